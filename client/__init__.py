@@ -1,0 +1,1 @@
+"""Provides the client side: the connection layer and the two Textual apps."""

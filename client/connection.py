@@ -1,0 +1,308 @@
+"""Provides :class:`Connection`: one participant's or facilitator's link to a session.
+
+It keeps a replica of the session (folded with the same ``apply`` as the server), survives
+drops by reconnecting with websockets' own backoff and resuming from its last sequence
+number, and keeps every command it was given until the server acknowledges it, resending
+after a reconnect under the same id so that it is applied once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import itertools
+import logging
+import secrets
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.client import backoff
+from websockets.exceptions import ConnectionClosed
+
+from workshop import commands as c
+from workshop.protocol import (
+    Ack,
+    Batch,
+    Create,
+    Created,
+    Error,
+    EventMsg,
+    Hello,
+    Presence,
+    Welcome,
+    encode,
+    outbound_decoder,
+)
+from workshop.reducer import apply
+from workshop.state import State
+
+log = logging.getLogger("workshop.client")
+
+Status = Literal["connecting", "online", "reconnecting", "closed", "refused"]
+
+
+class CommandError(Exception):
+    """The server refused a command; ``code`` and ``message`` say why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class Refused(Exception):
+    """The server would not let this connection in (bad code, secret or token)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What a client needs to (re)join: keep these to come back as the same person."""
+
+    url: str
+    session: str = ""
+    code: str = ""
+    name: str = ""
+    token: str = ""
+    secret: str = ""
+
+
+async def create_session(url: str, *, goal: str = "", name: str = "Facilitator", agenda: tuple = (), ssl_context: ssl.SSLContext | None = None) -> Created:
+    """Ask a server for a new session; the reply holds its join code and facilitator secret."""
+    async with connect(url, compression=None, proxy=None, ssl=ssl_context) as ws:
+        await ws.send(encode(Create(goal=goal, name=name, agenda=agenda or None)), text=True)
+        reply = outbound_decoder.decode(await ws.recv())
+    if isinstance(reply, Error):
+        raise Refused(reply.message)
+    assert isinstance(reply, Created)
+    return reply
+
+
+class Connection:
+    """A session replica kept in step with the server, and the way to send it commands."""
+
+    def __init__(
+        self,
+        creds: Credentials,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        ping_interval: float = 5.0,
+        ping_timeout: float = 5.0,
+        reconnect_max_delay: float = 10.0,
+    ) -> None:
+        self.creds = creds
+        self.state: State | None = None
+        self.you = ""
+        self.role = ""
+        self.epoch = ""
+        self.online: tuple[str, ...] = ()
+        self.status: Status = "connecting"
+        self.reason = ""
+        self._ssl = ssl_context
+        self._ping = (ping_interval, ping_timeout)
+        self._delays = functools.partial(backoff, initial_delay=1.0, min_delay=0.5, max_delay=reconnect_max_delay)
+        self._pending: dict[str, tuple[bytes, asyncio.Future[int]]] = {}
+        self._ids = itertools.count(1)
+        self._id_prefix = secrets.token_hex(4)
+        self._listeners: list[Callable[[], None]] = []
+        self._changed = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+        self._ws: ClientConnection | None = None
+        self._welcomed = asyncio.Event()
+        self.reconnects = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self, timeout: float = 10.0) -> None:
+        """Connect and wait for the first welcome; raise :class:`Refused` if turned away."""
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        waiter = asyncio.ensure_future(self._welcomed.wait())
+        done, _ = await asyncio.wait({waiter, self._task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if self._task in done:
+            waiter.cancel()
+            self._task.result()  # raises Refused
+        if waiter not in done:
+            waiter.cancel()
+            raise TimeoutError(f"no answer from {self.creds.url} within {timeout:.0f} s")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Refused):
+                await self._task
+        self._set_status("closed")
+
+    async def __aenter__(self) -> Connection:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (no arguments) after every change of state, status or presence."""
+        self._listeners.append(listener)
+
+    # -- commands ------------------------------------------------------------------------------
+
+    def new_id(self) -> str:
+        return f"{self._id_prefix}-{next(self._ids)}"
+
+    def send_nowait(self, cmd: c.Command) -> asyncio.Future[int]:
+        """Queue ``cmd``; the future gives its seq once durable, or raises :class:`CommandError`.
+
+        A command given while offline waits and goes out when the connection is back.
+        """
+        frame = encode(cmd)
+        fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._pending[cmd.id] = (frame, fut)
+        if self._ws is not None and self.status == "online":
+            self._spawn_send(frame)
+        return fut
+
+    async def send(self, cmd: c.Command) -> int:
+        return await self.send_nowait(cmd)
+
+    async def do(self, kind: type[c.Command], **fields: object) -> int:
+        """Build a command with a fresh id and send it: ``await conn.do(PostIdea, text=...)``."""
+        return await self.send(kind(id=self.new_id(), **fields))
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    # -- waiting ---------------------------------------------------------------------------------
+
+    async def wait_for(self, predicate: Callable[[State], bool], timeout: float = 10.0) -> State:
+        """Wait until the replica satisfies ``predicate``; event-driven, never polling."""
+        async with asyncio.timeout(timeout):
+            async with self._changed:
+                await self._changed.wait_for(lambda: self.state is not None and predicate(self.state))
+        assert self.state is not None
+        return self.state
+
+    async def wait_status(self, status: Status, timeout: float = 10.0) -> None:
+        async with asyncio.timeout(timeout):
+            async with self._changed:
+                await self._changed.wait_for(lambda: self.status == status)
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        ping_interval, ping_timeout = self._ping
+        async for ws in connect(
+            self.creds.url,
+            compression=None,
+            proxy=None,
+            ssl=self._ssl,
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            open_timeout=10,
+            close_timeout=2,
+            max_size=None,
+            reconnect_delays=self._delays,
+        ):
+            try:
+                await self._session(ws)
+            except ConnectionClosed:
+                self._ws = None
+                self.reconnects += 1
+                self._set_status("reconnecting")
+                continue
+
+    async def _session(self, ws: ClientConnection) -> None:
+        await ws.send(encode(self._hello()), text=True)
+        welcome = outbound_decoder.decode(await ws.recv())
+        if isinstance(welcome, Error):
+            self.reason = welcome.message
+            self._set_status("refused")
+            raise Refused(welcome.message)
+        assert isinstance(welcome, Welcome)
+        self._on_welcome(welcome)
+        self._ws = ws
+        self._set_status("online")
+        for frame, _ in list(self._pending.values()):
+            await ws.send(frame, text=True)
+        async for raw in ws:
+            self._on_message(outbound_decoder.decode(raw))
+
+    def _hello(self) -> Hello:
+        cr = self.creds
+        resume = dict(last_seq=self.state.seq, epoch=self.epoch) if self.state is not None else {}
+        if cr.secret:
+            return Hello(session=cr.session, secret=cr.secret, **resume)
+        if cr.token:
+            return Hello(session=cr.session, token=cr.token, **resume)
+        return Hello(session=cr.session, code=cr.code, name=cr.name)
+
+    def _on_welcome(self, w: Welcome) -> None:
+        if w.token:  # first join: from now on we come back as this person
+            self.creds = replace(self.creds, session=w.session, token=w.token)
+        self.you, self.role, self.epoch, self.online = w.you, w.role, w.epoch, w.online
+        if w.snapshot is not None:
+            self.state = w.snapshot
+        self._welcomed.set()
+        self._notify()
+
+    def _on_message(self, msg: object) -> None:
+        match msg:
+            case EventMsg():
+                self._apply(msg)
+            case Batch(events=events):
+                for item in events:
+                    self._apply(item)
+            case Ack(id=cid, seq=seq):
+                _, fut = self._pending.pop(cid, (b"", None))
+                if fut is not None and not fut.done():
+                    fut.set_result(seq)
+            case Error(id=cid, code=code, message=message) if cid:
+                _, fut = self._pending.pop(cid, (b"", None))
+                if fut is not None and not fut.done():
+                    fut.set_exception(CommandError(code, message))
+            case Error(code=code, message=message):
+                log.warning("server error %s: %s", code, message)
+            case Presence(online=online):
+                self.online = online
+                self._notify()
+
+    def _apply(self, msg: EventMsg) -> None:
+        assert self.state is not None
+        if msg.seq <= self.state.seq:
+            return  # already have it (an overlap after a resume): never twice
+        if msg.seq != self.state.seq + 1 and self._ws is not None:
+            # A gap: drop this connection; the reconnect resumes from our last seq.
+            log.warning("gap in the event stream at %s (have %s); resuming", msg.seq, self.state.seq)
+            asyncio.ensure_future(self._ws.close(4000, "gap"))
+            return
+        self.state = apply(self.state, msg.event, msg.seq)
+        self._notify()
+
+    def _spawn_send(self, frame: bytes) -> None:
+        ws = self._ws
+        assert ws is not None
+
+        async def go() -> None:
+            with contextlib.suppress(ConnectionClosed):
+                await ws.send(frame, text=True)
+
+        asyncio.get_running_loop().create_task(go())
+
+    def _set_status(self, status: Status) -> None:
+        if self.status != status:
+            self.status = status
+            self._notify()
+
+    def _notify(self) -> None:
+        for listener in self._listeners:
+            listener()
+        asyncio.get_running_loop().create_task(self._wake())
+
+    async def _wake(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+
+__all__ = ["Connection", "Credentials", "CommandError", "Refused", "create_session"]

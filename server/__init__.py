@@ -1,0 +1,1 @@
+"""Provides the workshop server: sockets, roles, the event log and fan-out."""

@@ -1,0 +1,51 @@
+"""Provides credentials: join codes, secrets and tokens, and how they are stored and checked.
+
+Join codes are read aloud, so they are short: 10 characters from a 32-symbol alphabet
+without look-alikes (50 bits). With failed attempts limited per address (see limits), a
+guesser at 10 tries a minute needs on the order of 10^13 minutes to hit one. Secrets and
+tokens are never spoken and come straight from ``secrets`` (256 and 192 bits). Only their
+SHA-256 digests are stored, and comparisons are constant-time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no I, O, 0, 1
+
+
+def new_code() -> str:
+    raw = "".join(secrets.choice(ALPHABET) for _ in range(10))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+def normalise_code(code: str) -> str:
+    raw = "".join(ch for ch in code.upper() if ch.isalnum())
+    return f"{raw[:5]}-{raw[5:]}" if len(raw) == 10 else raw
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def new_id() -> str:
+    return secrets.token_hex(8)
+
+
+def digest(credential: str) -> str:
+    return hashlib.sha256(credential.encode()).hexdigest()
+
+
+def matches(credential: str, stored_digest: str) -> bool:
+    return hmac.compare_digest(digest(credential), stored_digest)
+
+
+def seal_key(credential: str) -> bytes:
+    """The key that proves authorship of anonymous ideas; derived, never stored."""
+    return hashlib.sha256(b"workshop-seal:" + credential.encode()).digest()

@@ -1,0 +1,58 @@
+"""Provides the limits that keep one client from hurting the others: sizes and rates."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_frame: int = 16 * 1024  # bytes in one client message
+    commands_per_second: float = 20.0
+    command_burst: int = 40
+    join_failures_per_minute: int = 10  # wrong codes/secrets/tokens from one address
+    outbox_bytes: int = 4 * 1024 * 1024  # unsent bytes before a connection is cut
+    ping_interval: float = 5.0
+    ping_timeout: float = 5.0
+
+
+@dataclass(slots=True)
+class TokenBucket:
+    """Allow ``rate`` actions a second with bursts up to ``burst``."""
+
+    rate: float
+    burst: float
+    tokens: float = -1.0
+    stamp: float = field(default_factory=time.monotonic)
+
+    def take(self, now: float | None = None) -> float:
+        """Spend one token; return 0 when allowed, else the seconds to wait."""
+        now = time.monotonic() if now is None else now
+        if self.tokens < 0:
+            self.tokens = self.burst
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+class FailureCounter:
+    """Counts failed credential attempts per address in a sliding minute."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._seen: dict[str, list[float]] = {}
+
+    def wait(self, address: str, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        recent = [t for t in self._seen.get(address, ()) if now - t < 60]
+        self._seen[address] = recent
+        if len(recent) < self.per_minute:
+            return 0.0
+        return 60 - (now - recent[0])
+
+    def fail(self, address: str, now: float | None = None) -> None:
+        self._seen.setdefault(address, []).append(time.monotonic() if now is None else now)

@@ -1,0 +1,68 @@
+"""Shared fixtures: a real server on 127.0.0.1 (free port, temporary SQLite log) and clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from client.connection import Connection, Credentials, create_session
+from server.app import WorkshopServer, port_of, start
+from server.limits import Limits
+
+
+@dataclass
+class LiveServer:
+    url: str
+    db: Path
+    app: WorkshopServer
+    ws_server: object
+    clients: list[Connection] = field(default_factory=list)
+
+    async def facilitator(self, goal: str = "30 new leads a month", **kw: object) -> tuple[Connection, str]:
+        """A new session and its facilitator's connection; returns it with the join code."""
+        created = await create_session(self.url, goal=goal, **kw)
+        conn = Connection(Credentials(url=self.url, session=created.session, secret=created.secret))
+        await conn.start()
+        self.clients.append(conn)
+        return conn, created.code
+
+    async def participant(self, code: str, name: str, **kw: object) -> Connection:
+        conn = Connection(Credentials(url=self.url, code=code, name=name), **kw)
+        await conn.start()
+        self.clients.append(conn)
+        return conn
+
+
+async def start_server(db: Path, limits: Limits | None = None, port: int = 0) -> LiveServer:
+    ws_server, app = await start("127.0.0.1", port, db, limits=limits)
+    return LiveServer(url=f"ws://127.0.0.1:{port_of(ws_server)}", db=db, app=app, ws_server=ws_server)
+
+
+async def stop_server(live: LiveServer) -> None:
+    live.ws_server.close()
+    await live.ws_server.wait_closed()
+    live.app.store.close()
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[LiveServer]:
+    srv = await start_server(tmp_path / "workshop.db")
+    try:
+        yield srv
+    finally:
+        for conn in srv.clients:
+            await conn.close()
+        await stop_server(srv)
+
+
+@pytest.fixture
+def until() -> Callable[..., object]:
+    """``await until(conn, predicate)``: wait for a replica to reach a state."""
+
+    async def wait(conn: Connection, predicate: Callable[..., bool], timeout: float = 10.0) -> object:
+        return await conn.wait_for(predicate, timeout)
+
+    return wait

@@ -1,0 +1,149 @@
+"""Provides the ``workshop`` command: wiring of server, clients and exporters.
+
+Each subcommand imports what it needs when it runs, so ``import workshop`` stays free of
+sockets, databases and Textual (the layering test checks this).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXAMPLES = """\
+examples:
+  workshop host --goal "30 new leads a month"      run a workshop (server inside, SQLite file)
+  workshop join ws://192.0.2.10:8765/ABCDE-FGHJK --name Ana
+  workshop serve --host 0.0.0.0 --port 8765        serve sessions for a remote team
+  workshop export SESSION --format md -o notes.md  the transcript, also after the server stopped
+"""
+
+
+def default_db() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("workshop", appauthor=False, ensure_exists=True) / "workshop.db"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workshop",
+        description="Run live, remote SMART goal-setting workshops from the terminal.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from workshop import __version__
+
+    parser.add_argument("--version", action="version", version=f"workshop {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run a server that hosts any number of sessions")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for a remote team; default %(default)s)")
+    serve.add_argument("--port", type=int, default=8765, help="port to listen on (default %(default)s)")
+    serve.add_argument("--db", type=Path, default=None, help="SQLite event log (default: workshop.db in your data directory)")
+    serve.add_argument("--certfile", help="TLS certificate (PEM): serve wss:// instead of ws://")
+    serve.add_argument("--keyfile", help="TLS private key (PEM) for --certfile")
+    serve.add_argument("--compression", action="store_true", help="enable per-message deflate (costs CPU and memory per connection)")
+
+    host = sub.add_parser("host", help="facilitate a workshop: start a session and drive it from a TUI")
+    host.add_argument("--goal", default="", help='the overall goal, e.g. "30 new leads a month"')
+    host.add_argument("--agenda", type=Path, help="a TOML agenda file ([[stage]] tables) instead of the SMART default")
+    host.add_argument("--server", help="URL of a running `workshop serve` (default: run one inside this process)")
+    host.add_argument("--listen", default="127.0.0.1:8765", help="HOST:PORT for the built-in server (default %(default)s)")
+    host.add_argument("--db", type=Path, default=None, help="SQLite event log for the built-in server")
+    host.add_argument("--name", default="Facilitator", help="your name as the room sees it")
+    host.add_argument("--demo", action="store_true", help="add three simulated participants who post, vote and agree")
+
+    join = sub.add_parser("join", help="join a workshop as a participant")
+    join.add_argument("target", metavar="URL-or-CODE", help="the join line's address, e.g. ws://host:8765/ABCDE-FGHJK, or just the code")
+    join.add_argument("--name", required=True, help="your name as the room sees it")
+    join.add_argument("--server", default="ws://127.0.0.1:8765", help="server URL when only a code is given (default %(default)s)")
+
+    export = sub.add_parser("export", help="write a session's transcript from the event log")
+    export.add_argument("session", help="session id (or join code) to export")
+    export.add_argument("--format", choices=("md", "json", "csv"), default="md", help="transcript format (default %(default)s)")
+    export.add_argument("--db", type=Path, default=None, help="SQLite event log (default: the one in your data directory)")
+    export.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
+
+    sessions = sub.add_parser("sessions", help="list the sessions in an event log")
+    sessions.add_argument("--db", type=Path, default=None, help="SQLite event log")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handlers = {"serve": _serve, "host": _host, "join": _join, "export": _export, "sessions": _sessions}
+    try:
+        return handlers[args.command](args) or 0
+    except KeyboardInterrupt:
+        return 130
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from server.app import port_of, start
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    db = args.db or default_db()
+
+    async def run() -> None:
+        server, _app = await start(
+            args.host, args.port, db, certfile=args.certfile, keyfile=args.keyfile, compression=args.compression
+        )
+        scheme = "wss" if args.certfile else "ws"
+        print(f"workshop server on {scheme}://{args.host}:{port_of(server)} (log: {db})", flush=True)
+        await server.serve_forever()
+
+    asyncio.run(run())
+    return 0
+
+
+def _host(args: argparse.Namespace) -> int:
+    from client.launch import run_host
+
+    return run_host(args, default_db=default_db)
+
+
+def _join(args: argparse.Namespace) -> int:
+    from client.launch import run_join
+
+    return run_join(args)
+
+
+def _open_log(db: Path | None) -> Path:
+    path = db or default_db()
+    if not path.exists():
+        raise SystemExit(f"workshop: no event log at {path} (pass --db)")
+    return path
+
+
+def _export(args: argparse.Namespace) -> int:
+    from server.transcript import load_session
+
+    from workshop.export import render
+
+    state = load_session(_open_log(args.db), args.session)
+    if state is None:
+        print(f"workshop: no session {args.session!r} in {args.db or default_db()}", file=sys.stderr)
+        return 1
+    text = render(state, args.format)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8", newline="")
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _sessions(args: argparse.Namespace) -> int:
+    from server.transcript import list_sessions
+
+    for sid, code, goal, events in list_sessions(_open_log(args.db)):
+        print(f"{sid}  {code}  {events:>5} events  {goal}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

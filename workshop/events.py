@@ -1,0 +1,132 @@
+"""Provides the events: the facts a session's log is made of, as tagged msgspec Structs.
+
+Tags are explicit so that renaming a class never changes the wire or the stored log.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from workshop.agenda import Stage
+from workshop.state import Idea, Milestone, Participant, SmartSheet
+
+
+class EventBody(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    pass
+
+
+class SessionCreated(EventBody, tag="session_created"):
+    session: str
+    goal: str
+    agenda: tuple[Stage, ...]
+
+
+class Joined(EventBody, tag="joined"):
+    participant: Participant
+
+
+class GoalSet(EventBody, tag="goal_set"):
+    goal: str
+
+
+class StageSet(EventBody, tag="stage_set"):
+    index: int
+
+
+class TimerSet(EventBody, tag="timer_set"):
+    ends_at: float | None
+
+
+class BudgetSet(EventBody, tag="budget_set"):
+    budget: int
+
+
+class KpiSet(EventBody, tag="kpi_set"):
+    name: str
+    value: str
+
+
+class IdeaPosted(EventBody, tag="idea_posted"):
+    idea: Idea
+
+
+class IdeaEdited(EventBody, tag="idea_edited"):
+    idea: str
+    text: str
+
+
+class IdeaWithdrawn(EventBody, tag="idea_withdrawn"):
+    idea: str
+
+
+class IdeasMerged(EventBody, tag="ideas_merged"):
+    source: str
+    target: str
+
+
+class VoteCast(EventBody, tag="vote_cast"):
+    voter: str
+    delta: int
+    # None in everyone's copy but the voter's until the reveal.
+    idea: str | None = None
+
+
+class VotesRevealed(EventBody, tag="votes_revealed"):
+    totals: dict[str, int]
+
+
+class SmartSubmitted(EventBody, tag="smart_submitted"):
+    participant: str
+    sheet: SmartSheet
+
+
+class GoalAdopted(EventBody, tag="goal_adopted"):
+    sheet: SmartSheet
+
+
+class MilestoneSaved(EventBody, tag="milestone_saved"):
+    milestone: Milestone
+
+
+class MilestoneRemoved(EventBody, tag="milestone_removed"):
+    milestone: str
+
+
+class TimelineResponded(EventBody, tag="timeline_responded"):
+    participant: str
+    agree: bool
+    comment: str = ""
+
+
+class TimelineFinalised(EventBody, tag="timeline_finalised"):
+    pass
+
+
+class DoneMarked(EventBody, tag="done_marked"):
+    participant: str
+    stage: str
+    done: bool
+
+
+Event = (
+    SessionCreated
+    | Joined
+    | GoalSet
+    | StageSet
+    | TimerSet
+    | BudgetSet
+    | KpiSet
+    | IdeaPosted
+    | IdeaEdited
+    | IdeaWithdrawn
+    | IdeasMerged
+    | VoteCast
+    | VotesRevealed
+    | SmartSubmitted
+    | GoalAdopted
+    | MilestoneSaved
+    | MilestoneRemoved
+    | TimelineResponded
+    | TimelineFinalised
+    | DoneMarked
+)

@@ -1,0 +1,107 @@
+"""Provides ``apply``: folds one event into a state. Server and clients run this same code.
+
+It trusts its input (``decide`` already checked it) and never fails on an event it can
+see only part of: a replica receives redacted events and must fold them just the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from msgspec.structs import replace
+
+from workshop import events as e
+from workshop.state import Response, State
+
+
+def apply(state: State, event: e.EventBody, seq: int | None = None) -> State:
+    """Return the state after ``event``; ``seq`` is the log position it was stored at."""
+    state = _fold(state, event)
+    return replace(state, seq=seq) if seq is not None else state
+
+
+def replay(events: Iterable[tuple[int, e.EventBody]], state: State | None = None) -> State:
+    """Fold a stored log, ``(seq, event)`` pairs in order, into a state."""
+    state = state or State()
+    for seq, event in events:
+        state = apply(state, event, seq)
+    return state
+
+
+def _fold(s: State, ev: e.EventBody) -> State:
+    match ev:
+        case e.SessionCreated(session=session, goal=goal, agenda=agenda):
+            return replace(s, session=session, goal=goal, agenda=tuple(agenda))
+        case e.Joined(participant=p):
+            return replace(s, participants={**s.participants, p.id: p})
+        case e.GoalSet(goal=goal):
+            return replace(s, goal=goal)
+        case e.StageSet(index=index):
+            return replace(s, stage_index=index)
+        case e.TimerSet(ends_at=ends_at):
+            return replace(s, timer_ends_at=ends_at)
+        case e.BudgetSet(budget=budget):
+            return replace(s, budget=budget)
+        case e.KpiSet(name=name, value=value):
+            return replace(s, kpis={**s.kpis, name: value})
+        case e.IdeaPosted(idea=idea):
+            return replace(s, ideas={**s.ideas, idea.id: idea})
+        case e.IdeaEdited(idea=iid, text=text):
+            return _with_idea(s, iid, text=text)
+        case e.IdeaWithdrawn(idea=iid):
+            return _with_idea(s, iid, withdrawn=True)
+        case e.IdeasMerged(source=source, target=target):
+            s = _with_idea(s, source, merged_into=target)
+            return _carry_dots(s, source, target)
+        case e.VoteCast(voter=voter, idea=idea, delta=delta):
+            used = {**s.dots_used, voter: s.dots_used.get(voter, 0) + delta}
+            if idea is None:  # someone else's dot: we see that they voted, not where
+                return replace(s, dots_used=used)
+            ballot = dict(s.ballots.get(voter, {}))
+            ballot[idea] = ballot.get(idea, 0) + delta
+            if ballot[idea] <= 0:
+                del ballot[idea]
+            return replace(s, dots_used=used, ballots={**s.ballots, voter: ballot})
+        case e.VotesRevealed(totals=totals):
+            return replace(s, revealed=dict(totals))
+        case e.SmartSubmitted(participant=pid, sheet=sheet):
+            return replace(s, smart={**s.smart, pid: sheet})
+        case e.GoalAdopted(sheet=sheet):
+            return replace(s, team_goal=sheet)
+        case e.MilestoneSaved(milestone=m):
+            # A changed timeline is a new proposal: earlier agreement no longer holds.
+            return replace(s, milestones={**s.milestones, m.id: m}, responses={})
+        case e.MilestoneRemoved(milestone=mid):
+            ms = {k: v for k, v in s.milestones.items() if k != mid}
+            return replace(s, milestones=ms, responses={})
+        case e.TimelineResponded(participant=pid, agree=agree, comment=comment):
+            return replace(s, responses={**s.responses, pid: Response(agree=agree, comment=comment)})
+        case e.TimelineFinalised():
+            return replace(s, finalised=True)
+        case e.DoneMarked(participant=pid, stage=key, done=done):
+            marks = dict(s.done)
+            if done:
+                marks[pid] = key
+            elif marks.get(pid) == key:
+                del marks[pid]
+            return replace(s, done=marks)
+    return s
+
+
+def _with_idea(s: State, iid: str, **changes: object) -> State:
+    idea = s.ideas.get(iid)
+    if idea is None:
+        return s
+    return replace(s, ideas={**s.ideas, iid: replace(idea, **changes)})
+
+
+def _carry_dots(s: State, source: str, target: str) -> State:
+    """Move every dot on a merged idea to the card it was merged into."""
+    ballots: dict[str, dict[str, int]] = {}
+    for voter, ballot in s.ballots.items():
+        n = ballot.get(source, 0)
+        if n:
+            ballot = {k: v for k, v in ballot.items() if k != source}
+            ballot[target] = ballot.get(target, 0) + n
+        ballots[voter] = ballot
+    return replace(s, ballots=ballots)

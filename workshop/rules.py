@@ -1,0 +1,287 @@
+"""Provides ``decide``: the one place the workshop's rules live.
+
+``decide`` checks a command against the state and the actor and returns the events it
+causes, or a :class:`Rejection` saying why not. It never changes anything itself; the
+server persists what it returns and everyone folds it in with :func:`workshop.reducer.apply`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+
+import msgspec
+
+from workshop import commands as c
+from workshop import events as e
+from workshop.agenda import SMART_FIELDS, AgendaError, Stage, validate_agenda
+from workshop.state import Idea, Milestone, Participant, Role, SmartSheet, State
+from workshop.text import problem
+
+LIMITS = {
+    "goal": 200,
+    "idea": 500,
+    "comment": 500,
+    "smart": 300,
+    "title": 120,
+    "owner": 60,
+    "kpi_name": 60,
+    "kpi_value": 200,
+    "name": 40,
+}
+
+
+class Actor(msgspec.Struct, frozen=True, kw_only=True):
+    """Who sends a command, as the server knows it (never as the message claims)."""
+
+    id: str
+    role: Role
+    # Secret only this actor's client holds; it proves authorship of anonymous ideas.
+    seal_key: bytes = b""
+
+
+class Rejection(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    message: str
+
+
+def seal(key: bytes, idea_id: str) -> str:
+    """A digest that lets the holder of ``key`` (and nobody else) claim an anonymous idea."""
+    return hmac.new(key, idea_id.encode(), hashlib.sha256).hexdigest()
+
+
+def owns(actor: Actor, idea: Idea) -> bool:
+    if idea.author is not None:
+        return idea.author == actor.id
+    if idea.seal is None or not actor.seal_key:
+        return False
+    return hmac.compare_digest(idea.seal, seal(actor.seal_key, idea.id))
+
+
+def _bad(message: str) -> Rejection:
+    return Rejection(code="invalid", message=message)
+
+
+def _text(value: str, key: str, what: str, *, newline: bool = False) -> Rejection | None:
+    msg = problem(value, limit=LIMITS[key], what=what, allow_newline=newline)
+    return _bad(msg) if msg else None
+
+
+def _wrong_stage(state: State, doing: str) -> Rejection:
+    return Rejection(
+        code="wrong_stage",
+        message=f"{doing} is not possible in the current stage: {state.stage.title}",
+    )
+
+
+def _sheet_problem(sheet: SmartSheet, *, require_all: bool) -> Rejection | None:
+    filled = 0
+    for key, label, _hint in SMART_FIELDS:
+        value = getattr(sheet, key)
+        if not value.strip():
+            continue
+        filled += 1
+        if err := _text(value, "smart", label, newline=True):
+            return err
+    if filled == 0 or (require_all and filled < len(SMART_FIELDS)):
+        need = "all five SMART fields" if require_all else "at least one SMART field"
+        return _bad(f"fill in {need}")
+    return None
+
+
+def _date_problem(due: str) -> Rejection | None:
+    try:
+        dt.date.fromisoformat(due)
+    except ValueError:
+        return _bad(f"due date {due!r} is not a date like 2026-03-31")
+    if len(due) != 10:
+        return _bad(f"due date {due!r} is not a date like 2026-03-31")
+    return None
+
+
+def decide(state: State, actor: Actor, cmd: c.Command, now: float) -> list[e.EventBody] | Rejection:
+    """Return the events ``cmd`` causes, or why it is refused; ``now`` is the server's clock."""
+    if actor.id not in state.participants:
+        return Rejection(code="forbidden", message="you have not joined this session")
+    if type(cmd) in c.FACILITATOR_ONLY and actor.role != "facilitator":
+        return Rejection(code="forbidden", message="only the facilitator can do that")
+    next_id = str(state.seq + 1)
+    stage = state.stage
+    match cmd:
+        case c.SetGoal(goal=goal):
+            return _text(goal, "goal", "goal") or [e.GoalSet(goal=goal)]
+        case c.SetStage(index=index):
+            if index >= len(state.agenda):
+                return _bad(f"the agenda has {len(state.agenda)} stages; there is no stage {index + 1}")
+            return [e.StageSet(index=index), e.TimerSet(ends_at=None)]
+        case c.StartTimer(seconds=seconds):
+            return [e.TimerSet(ends_at=now + seconds if seconds else None)]
+        case c.SetBudget(budget=budget):
+            if any(state.dots_used.values()):
+                return Rejection(code="conflict", message="votes have been cast; the budget can no longer change")
+            return [e.BudgetSet(budget=budget)]
+        case c.SetKpi(name=name, value=value):
+            return (
+                _text(name, "kpi_name", "KPI name")
+                or _text(value, "kpi_value", "KPI value")
+                or [e.KpiSet(name=name, value=value)]
+            )
+        case c.RevealVotes():
+            if state.revealed is not None:
+                return Rejection(code="conflict", message="votes are already revealed")
+            live = {i.id for i in state.live_ideas()}
+            totals = {k: v for k, v in state.totals().items() if k in live and v}
+            return [e.VotesRevealed(totals=totals)]
+        case c.MergeIdeas(source=source, target=target):
+            src, dst = state.ideas.get(source), state.ideas.get(target)
+            if src is None or dst is None or not src.live or not dst.live:
+                return Rejection(code="not_found", message="both ideas must exist and be live to merge")
+            if source == target:
+                return _bad("an idea cannot be merged into itself")
+            if state.revealed is not None:
+                return Rejection(code="conflict", message="votes are revealed; ideas can no longer be merged")
+            return [e.IdeasMerged(source=source, target=target)]
+        case c.AdoptGoal(sheet=sheet):
+            return _sheet_problem(sheet, require_all=True) or [e.GoalAdopted(sheet=sheet)]
+        case c.SaveMilestone():
+            return _save_milestone(state, cmd, next_id)
+        case c.RemoveMilestone(milestone=mid):
+            if err := _timeline_open(state, "Removing a milestone"):
+                return err
+            if mid not in state.milestones:
+                return Rejection(code="not_found", message=f"no milestone {mid}")
+            return [e.MilestoneRemoved(milestone=mid)]
+        case c.FinaliseTimeline():
+            if err := _timeline_open(state, "Finalising the timeline"):
+                return err
+            if not state.milestones:
+                return _bad("add at least one milestone before finalising")
+            return [e.TimelineFinalised()]
+        case c.PostIdea(category=category, text=text, anonymous=anonymous):
+            if not stage.categories:
+                return _wrong_stage(state, "Posting an idea")
+            if category not in stage.categories:
+                return _bad(f"category must be one of: {', '.join(stage.categories)}")
+            if err := _text(text, "idea", "idea", newline=True):
+                return err
+            idea = Idea(
+                id=next_id,
+                stage=stage.key,
+                category=category,
+                text=text,
+                author=None if anonymous else actor.id,
+                anonymous=anonymous,
+                seal=seal(actor.seal_key, next_id) if anonymous else None,
+                posted_at=now,
+            )
+            return [e.IdeaPosted(idea=idea)]
+        case c.EditIdea(idea=iid, text=text):
+            idea = state.ideas.get(iid)
+            if err := _own_live(actor, idea, iid):
+                return err
+            return _text(text, "idea", "idea", newline=True) or [e.IdeaEdited(idea=iid, text=text)]
+        case c.WithdrawIdea(idea=iid):
+            idea = state.ideas.get(iid)
+            if err := _own_live(actor, idea, iid):
+                return err
+            # Dots on a withdrawn idea go back to their voters, as explicit events so that
+            # every replica (which sees only its own ballot) keeps the same dot counts.
+            refunds: list[e.EventBody] = [
+                e.VoteCast(voter=voter, idea=iid, delta=-ballot[iid])
+                for voter, ballot in state.ballots.items()
+                if ballot.get(iid)
+            ]
+            return [*refunds, e.IdeaWithdrawn(idea=iid)]
+        case c.Vote(idea=iid, delta=delta):
+            if stage.kind != "vote":
+                return _wrong_stage(state, "Voting")
+            if state.revealed is not None:
+                return Rejection(code="conflict", message="votes are revealed; voting is closed")
+            idea = state.ideas.get(iid)
+            if idea is None or not idea.live:
+                return Rejection(code="not_found", message=f"no idea {iid} to vote on")
+            mine = state.ballots.get(actor.id, {}).get(iid, 0)
+            if delta > 0 and state.dots_left(actor.id) <= 0:
+                return Rejection(code="no_dots", message=f"all {state.budget} of your dots are placed")
+            if delta < 0 and mine <= 0:
+                return Rejection(code="conflict", message="you have no dot on that idea to take back")
+            return [e.VoteCast(voter=actor.id, idea=iid, delta=delta)]
+        case c.SubmitSmart(sheet=sheet):
+            if stage.kind != "smart":
+                return _wrong_stage(state, "Filling in the SMART sheet")
+            return _sheet_problem(sheet, require_all=False) or [
+                e.SmartSubmitted(participant=actor.id, sheet=sheet)
+            ]
+        case c.RespondTimeline(agree=agree, comment=comment):
+            if err := _timeline_open(state, "Responding to the timeline"):
+                return err
+            if not state.milestones:
+                return Rejection(code="conflict", message="there is no timeline to respond to yet")
+            if comment and (err := _text(comment, "comment", "comment", newline=True)):
+                return err
+            if not agree and not comment.strip():
+                return _bad("say what the concern is in a comment")
+            return [e.TimelineResponded(participant=actor.id, agree=agree, comment=comment)]
+        case c.MarkDone(done=done):
+            return [e.DoneMarked(participant=actor.id, stage=stage.key, done=done)]
+    return _bad(f"unknown command {type(cmd).__name__}")
+
+
+def _own_live(actor: Actor, idea: Idea | None, iid: str) -> Rejection | None:
+    if idea is None or not idea.live:
+        return Rejection(code="not_found", message=f"no idea {iid}")
+    if not owns(actor, idea):
+        return Rejection(code="forbidden", message="only the author can change an idea")
+    return None
+
+
+def _timeline_open(state: State, doing: str) -> Rejection | None:
+    if state.stage.kind != "timeline":
+        return _wrong_stage(state, doing)
+    if state.finalised:
+        return Rejection(code="conflict", message="the timeline is finalised")
+    return None
+
+
+def _save_milestone(state: State, cmd: c.SaveMilestone, next_id: str) -> list[e.EventBody] | Rejection:
+    if err := _timeline_open(state, "Editing the timeline"):
+        return err
+    if cmd.milestone and cmd.milestone not in state.milestones:
+        return Rejection(code="not_found", message=f"no milestone {cmd.milestone}")
+    if err := (
+        _text(cmd.title, "title", "milestone title")
+        or _text(cmd.owner, "owner", "owner")
+        or _date_problem(cmd.due)
+    ):
+        return err
+    for iid in cmd.idea_ids:
+        if iid not in state.ideas:
+            return Rejection(code="not_found", message=f"no idea {iid} to link")
+    milestone = Milestone(
+        id=cmd.milestone or next_id,
+        title=cmd.title,
+        owner=cmd.owner,
+        due=cmd.due,
+        cadence=cmd.cadence,
+        idea_ids=tuple(dict.fromkeys(cmd.idea_ids)),
+    )
+    return [e.MilestoneSaved(milestone=milestone)]
+
+
+def decide_join(state: State, participant_id: str, name: str, role: Role) -> list[e.EventBody] | Rejection:
+    """Admit a new participant (the server has already checked the join code or secret)."""
+    if err := _text(name, "name", "name"):
+        return err
+    return [e.Joined(participant=Participant(id=participant_id, name=name, role=role))]
+
+
+def decide_create(session: str, goal: str, agenda: tuple[Stage, ...]) -> list[e.EventBody] | Rejection:
+    """The first event of every session's log."""
+    if goal and (err := _text(goal, "goal", "goal")):
+        return err
+    try:
+        validate_agenda(agenda)
+    except AgendaError as exc:
+        return _bad(str(exc))
+    return [e.SessionCreated(session=session, goal=goal, agenda=agenda)]

@@ -1,0 +1,109 @@
+"""Provides the session state: frozen Structs that the reducer replaces, never mutates.
+
+The same Structs are the server's full state and each client's replica; a replica is the
+full state seen through its viewer's audience (see :mod:`workshop.audience`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from workshop.agenda import DEFAULT_STAGES, Stage
+
+Role = Literal["facilitator", "participant"]
+Cadence = Literal["once", "weekly", "monthly", "quarterly"]
+
+
+class Participant(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    role: Role = "participant"
+
+
+class Idea(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    stage: str
+    category: str
+    text: str
+    # None when the idea is anonymous (or in a replica that may not know the author).
+    author: str | None = None
+    anonymous: bool = False
+    # Keyed digest proving authorship of an anonymous idea without naming the author.
+    seal: str | None = None
+    withdrawn: bool = False
+    merged_into: str | None = None
+    posted_at: float = 0.0
+
+    @property
+    def live(self) -> bool:
+        return not self.withdrawn and self.merged_into is None
+
+
+class SmartSheet(msgspec.Struct, frozen=True, kw_only=True):
+    specific: str = ""
+    measurable: str = ""
+    achievable: str = ""
+    relevant: str = ""
+    time_bound: str = ""
+
+
+class Milestone(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    title: str
+    owner: str
+    due: str  # ISO date, YYYY-MM-DD
+    cadence: Cadence = "once"
+    idea_ids: tuple[str, ...] = ()
+
+
+class Response(msgspec.Struct, frozen=True, kw_only=True):
+    agree: bool
+    comment: str = ""
+
+
+class State(msgspec.Struct, frozen=True, kw_only=True):
+    session: str = ""
+    goal: str = ""
+    agenda: tuple[Stage, ...] = DEFAULT_STAGES
+    stage_index: int = 0
+    participants: dict[str, Participant] = {}
+    ideas: dict[str, Idea] = {}
+    budget: int = 3
+    # voter -> idea -> dots; a replica holds only its own viewer's ballot until the reveal.
+    ballots: dict[str, dict[str, int]] = {}
+    # voter -> dots used: public, so the room sees voting progress without seeing choices.
+    dots_used: dict[str, int] = {}
+    revealed: dict[str, int] | None = None
+    smart: dict[str, SmartSheet] = {}
+    team_goal: SmartSheet | None = None
+    kpis: dict[str, str] = {}
+    milestones: dict[str, Milestone] = {}
+    responses: dict[str, Response] = {}
+    finalised: bool = False
+    done: dict[str, str] = {}  # participant -> key of the stage they marked done
+    timer_ends_at: float | None = None
+    seq: int = 0
+
+    @property
+    def stage(self) -> Stage:
+        return self.agenda[self.stage_index]
+
+    def done_count(self) -> int:
+        key = self.stage.key
+        return sum(1 for k in self.done.values() if k == key)
+
+    def live_ideas(self) -> list[Idea]:
+        return [i for i in self.ideas.values() if i.live]
+
+    def dots_left(self, voter: str) -> int:
+        return self.budget - self.dots_used.get(voter, 0)
+
+    def totals(self) -> dict[str, int]:
+        """Dots per idea from the ballots this state can see."""
+        out: dict[str, int] = {}
+        for ballot in self.ballots.values():
+            for idea, n in ballot.items():
+                out[idea] = out.get(idea, 0) + n
+        return out
