@@ -15,7 +15,7 @@ import itertools
 import logging
 import secrets
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -70,7 +70,14 @@ class Credentials:
     secret: str = ""
 
 
-async def create_session(url: str, *, goal: str = "", name: str = "Facilitator", agenda: tuple = (), ssl_context: ssl.SSLContext | None = None) -> Created:
+async def create_session(
+    url: str,
+    *,
+    goal: str = "",
+    name: str = "Facilitator",
+    agenda: tuple = (),
+    ssl_context: ssl.SSLContext | None = None,
+) -> Created:
     """Ask a server for a new session; the reply holds its join code and facilitator secret."""
     async with connect(url, compression=None, proxy=None, ssl=ssl_context) as ws:
         await ws.send(encode(Create(goal=goal, name=name, agenda=agenda or None)), text=True)
@@ -108,7 +115,8 @@ class Connection:
         self._ids = itertools.count(1)
         self._id_prefix = secrets.token_hex(4)
         self._listeners: list[Callable[[], None]] = []
-        self._changed = asyncio.Condition()
+        self._waiters: list[asyncio.Future[None]] = []
+        self._background: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._ws: ClientConnection | None = None
         self._welcomed = asyncio.Event()
@@ -177,17 +185,21 @@ class Connection:
     # -- waiting ---------------------------------------------------------------------------------
 
     async def wait_for(self, predicate: Callable[[State], bool], timeout: float = 10.0) -> State:
-        """Wait until the replica satisfies ``predicate``; event-driven, never polling."""
-        async with asyncio.timeout(timeout):
-            async with self._changed:
-                await self._changed.wait_for(lambda: self.state is not None and predicate(self.state))
+        """Wait until the replica satisfies ``predicate``; woken by changes, never polling."""
+        await self._until(lambda: self.state is not None and predicate(self.state), timeout)
         assert self.state is not None
         return self.state
 
     async def wait_status(self, status: Status, timeout: float = 10.0) -> None:
+        await self._until(lambda: self.status == status, timeout)
+
+    async def _until(self, condition: Callable[[], bool], timeout: float) -> None:
+        loop = asyncio.get_running_loop()
         async with asyncio.timeout(timeout):
-            async with self._changed:
-                await self._changed.wait_for(lambda: self.status == status)
+            while not condition():
+                fut: asyncio.Future[None] = loop.create_future()
+                self._waiters.append(fut)
+                await fut
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -275,7 +287,7 @@ class Connection:
         if msg.seq != self.state.seq + 1 and self._ws is not None:
             # A gap: drop this connection; the reconnect resumes from our last seq.
             log.warning("gap in the event stream at %s (have %s); resuming", msg.seq, self.state.seq)
-            asyncio.ensure_future(self._ws.close(4000, "gap"))
+            self._spawn(self._ws.close(4000, "gap"))
             return
         self.state = apply(self.state, msg.event, msg.seq)
         self._notify()
@@ -288,7 +300,12 @@ class Connection:
             with contextlib.suppress(ConnectionClosed):
                 await ws.send(frame, text=True)
 
-        asyncio.get_running_loop().create_task(go())
+        self._spawn(go())
+
+    def _spawn(self, coro: Coroutine[object, object, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _set_status(self, status: Status) -> None:
         if self.status != status:
@@ -298,11 +315,10 @@ class Connection:
     def _notify(self) -> None:
         for listener in self._listeners:
             listener()
-        asyncio.get_running_loop().create_task(self._wake())
+        waiters, self._waiters = self._waiters, []
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)
 
-    async def _wake(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
 
-
-__all__ = ["Connection", "Credentials", "CommandError", "Refused", "create_session"]
+__all__ = ["CommandError", "Connection", "Credentials", "Refused", "create_session"]

@@ -18,6 +18,11 @@ from pathlib import Path
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from server import credentials as cred
+from server.limits import FailureCounter, Limits, TokenBucket
+from server.outbox import Outbox
+from server.room import Conn, Room, command_digest
+from server.store import EventStore, SessionRow
 from workshop import commands as c
 from workshop.agenda import DEFAULT_STAGES
 from workshop.protocol import (
@@ -32,12 +37,6 @@ from workshop.protocol import (
     encoder,
 )
 from workshop.rules import Actor, Rejection, decide, decide_create, decide_join
-
-from server import credentials as cred
-from server.limits import FailureCounter, Limits, TokenBucket
-from server.outbox import Outbox
-from server.room import Conn, Room, command_digest
-from server.store import EventStore, SessionRow
 
 log = logging.getLogger("workshop.server")
 
@@ -124,7 +123,9 @@ class WorkshopServer:
     async def _hello(self, msg: Hello, outbox: Outbox, address: str) -> tuple[Room, Conn]:
         wait = self.failures.wait(address)
         if wait:
-            raise Refused(Error(code="rate_limited", message=f"too many failed attempts; wait {wait:.0f} s", retry_after=wait))
+            raise Refused(
+                Error(code="rate_limited", message=f"too many failed attempts; wait {wait:.0f} s", retry_after=wait)
+            )
         token = ""
         if msg.code:
             room = self.by_code.get(cred.normalise_code(msg.code))
@@ -163,7 +164,14 @@ class WorkshopServer:
     def _welcome(self, room: Room, conn: Conn, msg: Hello, token: str) -> None:
         """Queue the welcome and, on a resume the log can serve, exactly what was missed."""
         state = room.published
-        common = dict(session=room.id, epoch=room.row.epoch, you=conn.actor.id, role=conn.actor.role, token=token, online=room.online())
+        common = dict(
+            session=room.id,
+            epoch=room.row.epoch,
+            you=conn.actor.id,
+            role=conn.actor.role,
+            token=token,
+            online=room.online(),
+        )
         last = msg.last_seq
         if last is not None and msg.epoch == room.row.epoch and 0 <= last <= state.seq and not token:
             conn.outbox.put(encode(Welcome(seq=last, **common)))
@@ -178,7 +186,13 @@ class WorkshopServer:
     def _on_frame(self, room: Room, conn: Conn, bucket: TokenBucket, frame: str | bytes) -> None:
         put = conn.outbox.put
         if len(frame) > self.limits.max_frame:
-            put(encode(Error(code="too_large", message=f"message is {len(frame)} bytes; the limit is {self.limits.max_frame}")))
+            put(
+                encode(
+                    Error(
+                        code="too_large", message=f"message is {len(frame)} bytes; the limit is {self.limits.max_frame}"
+                    )
+                )
+            )
             return
         msg = decode_inbound(frame)
         if isinstance(msg, Error):
@@ -189,7 +203,16 @@ class WorkshopServer:
             return
         wait = bucket.take()
         if wait:
-            put(encode(Error(id=msg.id, code="rate_limited", message=f"too many commands; wait {wait:.1f} s", retry_after=wait)))
+            put(
+                encode(
+                    Error(
+                        id=msg.id,
+                        code="rate_limited",
+                        message=f"too many commands; wait {wait:.1f} s",
+                        retry_after=wait,
+                    )
+                )
+            )
             return
         actor = conn.actor
         digest = command_digest(encoder.encode(msg))
@@ -209,7 +232,13 @@ class WorkshopServer:
     ) -> None:
         """A retried command: the same payload gets its original ack, another one an error."""
         if stored != digest:
-            conn.outbox.put(encode(Error(id=cid, code="id_reused", message=f"command id {cid} was already used for a different command")))
+            conn.outbox.put(
+                encode(
+                    Error(
+                        id=cid, code="id_reused", message=f"command id {cid} was already used for a different command"
+                    )
+                )
+            )
         elif isinstance(outcome, int):
             conn.outbox.put(encode(Ack(id=cid, seq=outcome)))
         else:
@@ -218,7 +247,9 @@ class WorkshopServer:
     def _acknowledge(self, room: Room, conn: Conn, cid: str, fut: asyncio.Future[None]) -> None:
         if fut.cancelled() or fut.exception() is not None:
             log.error("could not store command %s: %r", cid, None if fut.cancelled() else fut.exception())
-            conn.outbox.put(encode(Error(id=cid, code="server_error", message="the server could not store that; try again")))
+            conn.outbox.put(
+                encode(Error(id=cid, code="server_error", message="the server could not store that; try again"))
+            )
             return
         _, seq = room.commands[(conn.actor.id, cid)]
         conn.outbox.put(encode(Ack(id=cid, seq=seq if isinstance(seq, int) else room.published.seq)))
@@ -228,7 +259,7 @@ async def _flush_and_close(ws: ServerConnection, outbox: Outbox) -> None:
     # Give the error a moment to leave before closing; a stalled peer cannot hold us here.
     try:
         async with asyncio.timeout(2):
-            while outbox._frames:  # noqa: SLF001
+            while outbox._frames:
                 await asyncio.sleep(0)
             await ws.close(1008, "refused")
     except (TimeoutError, ConnectionClosed):

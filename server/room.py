@@ -13,15 +13,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from server.outbox import Outbox
+from server.store import EventStore, SessionRow, Write
 from workshop import events as ev
 from workshop.audience import private_view, public_view, view_state
 from workshop.protocol import EventMsg, Presence, encode, encoder
 from workshop.reducer import apply
 from workshop.rules import Actor, Rejection, decide
 from workshop.state import State
-
-from server.outbox import Outbox
-from server.store import EventStore, SessionRow, Write
 
 
 @dataclass(eq=False)
@@ -196,4 +195,4 @@ def command_digest(payload: bytes) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
-__all__ = ["Conn", "Room", "Rejection", "decide", "command_digest"]
+__all__ = ["Conn", "Rejection", "Room", "command_digest", "decide"]

@@ -102,15 +102,11 @@ class EventStore:
         yield from cur
 
     def members(self, session: str) -> dict[str, str]:
-        rows = self._db.execute(
-            "SELECT token_hash, participant FROM members WHERE session = ?", (session,)
-        )
+        rows = self._db.execute("SELECT token_hash, participant FROM members WHERE session = ?", (session,))
         return dict(rows.fetchall())
 
     def commands(self, session: str) -> dict[tuple[str, str], tuple[str, int]]:
-        rows = self._db.execute(
-            "SELECT actor, id, digest, seq FROM commands WHERE session = ?", (session,)
-        )
+        rows = self._db.execute("SELECT actor, id, digest, seq FROM commands WHERE session = ?", (session,))
         return {(a, i): (d, s) for a, i, d, s in rows.fetchall()}
 
     # -- writing ---------------------------------------------------------------------------
@@ -144,7 +140,7 @@ class EventStore:
             error: BaseException | None = None
             try:
                 self._commit([w for w, _, _ in batch])
-            except BaseException as exc:  # noqa: BLE001 - handed to every waiter
+            except BaseException as exc:
                 error = exc
             for _, fut, loop in batch:
                 loop.call_soon_threadsafe(_settle, fut, error)

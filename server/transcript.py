@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from server.store import connect
 from workshop.protocol import event_decoder
 from workshop.reducer import replay
 from workshop.state import State
-
-from server.store import connect
 
 
 def load_session(db: Path, session: str) -> State | None:

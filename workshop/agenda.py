@@ -147,4 +147,6 @@ def validate_agenda(stages: tuple[Stage, ...]) -> None:
         raise AgendaError("agenda stage keys must be unique")
     for s in stages:
         if not s.key or not s.title or len(s.prompt) > 1000 or len(s.categories) > 10:
-            raise AgendaError(f"stage {s.key!r} needs a key and a title, a prompt under 1000 characters and at most 10 categories")
+            raise AgendaError(
+                f"stage {s.key!r} needs a key and a title, a prompt under 1000 characters and at most 10 categories"
+            )

@@ -38,31 +38,49 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run a server that hosts any number of sessions")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for a remote team; default %(default)s)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for a remote team; default %(default)s)"
+    )
     serve.add_argument("--port", type=int, default=8765, help="port to listen on (default %(default)s)")
-    serve.add_argument("--db", type=Path, default=None, help="SQLite event log (default: workshop.db in your data directory)")
+    serve.add_argument(
+        "--db", type=Path, default=None, help="SQLite event log (default: workshop.db in your data directory)"
+    )
     serve.add_argument("--certfile", help="TLS certificate (PEM): serve wss:// instead of ws://")
     serve.add_argument("--keyfile", help="TLS private key (PEM) for --certfile")
-    serve.add_argument("--compression", action="store_true", help="enable per-message deflate (costs CPU and memory per connection)")
+    serve.add_argument(
+        "--compression", action="store_true", help="enable per-message deflate (costs CPU and memory per connection)"
+    )
 
     host = sub.add_parser("host", help="facilitate a workshop: start a session and drive it from a TUI")
     host.add_argument("--goal", default="", help='the overall goal, e.g. "30 new leads a month"')
     host.add_argument("--agenda", type=Path, help="a TOML agenda file ([[stage]] tables) instead of the SMART default")
     host.add_argument("--server", help="URL of a running `workshop serve` (default: run one inside this process)")
-    host.add_argument("--listen", default="127.0.0.1:8765", help="HOST:PORT for the built-in server (default %(default)s)")
+    host.add_argument(
+        "--listen", default="127.0.0.1:8765", help="HOST:PORT for the built-in server (default %(default)s)"
+    )
     host.add_argument("--db", type=Path, default=None, help="SQLite event log for the built-in server")
     host.add_argument("--name", default="Facilitator", help="your name as the room sees it")
     host.add_argument("--demo", action="store_true", help="add three simulated participants who post, vote and agree")
 
     join = sub.add_parser("join", help="join a workshop as a participant")
-    join.add_argument("target", metavar="URL-or-CODE", help="the join line's address, e.g. ws://host:8765/ABCDE-FGHJK, or just the code")
+    join.add_argument(
+        "target",
+        metavar="URL-or-CODE",
+        help="the join line's address, e.g. ws://host:8765/ABCDE-FGHJK, or just the code",
+    )
     join.add_argument("--name", required=True, help="your name as the room sees it")
-    join.add_argument("--server", default="ws://127.0.0.1:8765", help="server URL when only a code is given (default %(default)s)")
+    join.add_argument(
+        "--server", default="ws://127.0.0.1:8765", help="server URL when only a code is given (default %(default)s)"
+    )
 
     export = sub.add_parser("export", help="write a session's transcript from the event log")
     export.add_argument("session", help="session id (or join code) to export")
-    export.add_argument("--format", choices=("md", "json", "csv"), default="md", help="transcript format (default %(default)s)")
-    export.add_argument("--db", type=Path, default=None, help="SQLite event log (default: the one in your data directory)")
+    export.add_argument(
+        "--format", choices=("md", "json", "csv"), default="md", help="transcript format (default %(default)s)"
+    )
+    export.add_argument(
+        "--db", type=Path, default=None, help="SQLite event log (default: the one in your data directory)"
+    )
     export.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
 
     sessions = sub.add_parser("sessions", help="list the sessions in an event log")
@@ -121,7 +139,6 @@ def _open_log(db: Path | None) -> Path:
 
 def _export(args: argparse.Namespace) -> int:
     from server.transcript import load_session
-
     from workshop.export import render
 
     state = load_session(_open_log(args.db), args.session)

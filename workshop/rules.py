@@ -210,9 +210,7 @@ def decide(state: State, actor: Actor, cmd: c.Command, now: float) -> list[e.Eve
         case c.SubmitSmart(sheet=sheet):
             if stage.kind != "smart":
                 return _wrong_stage(state, "Filling in the SMART sheet")
-            return _sheet_problem(sheet, require_all=False) or [
-                e.SmartSubmitted(participant=actor.id, sheet=sheet)
-            ]
+            return _sheet_problem(sheet, require_all=False) or [e.SmartSubmitted(participant=actor.id, sheet=sheet)]
         case c.RespondTimeline(agree=agree, comment=comment):
             if err := _timeline_open(state, "Responding to the timeline"):
                 return err
@@ -250,9 +248,7 @@ def _save_milestone(state: State, cmd: c.SaveMilestone, next_id: str) -> list[e.
     if cmd.milestone and cmd.milestone not in state.milestones:
         return Rejection(code="not_found", message=f"no milestone {cmd.milestone}")
     if err := (
-        _text(cmd.title, "title", "milestone title")
-        or _text(cmd.owner, "owner", "owner")
-        or _date_problem(cmd.due)
+        _text(cmd.title, "title", "milestone title") or _text(cmd.owner, "owner", "owner") or _date_problem(cmd.due)
     ):
         return err
     for iid in cmd.idea_ids:

@@ -9,9 +9,7 @@ from __future__ import annotations
 import unicodedata
 
 # Bidirectional controls can make text display differently from what it is.
-_BIDI = frozenset(
-    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-)
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def _is_control(ch: str, allow_newline: bool) -> bool:

@@ -1,0 +1,37 @@
+"""The log is the session: a restarted server rebuilds exactly the live state from SQLite."""
+
+from __future__ import annotations
+
+from server.transcript import load_session
+from tests.conftest import start_server, stop_server
+from workshop import commands as c
+
+
+async def test_replaying_the_log_gives_the_live_state(tmp_path) -> None:
+    """Without this, a server restart or an export after the meeting would show a different workshop."""
+    srv = await start_server(tmp_path / "w.db")
+    try:
+        fac, code = await srv.facilitator()
+        ana = await srv.participant(code, "Ana")
+        await fac.do(c.SetStage, index=3)
+        await ana.wait_for(lambda s: s.stage_index == 3)
+        first = await ana.do(c.PostIdea, category="start", text="Webinars", anonymous=True)
+        await ana.do(c.PostIdea, category="stop", text="Cold calls")
+        await fac.do(c.SetStage, index=7)
+        await ana.wait_for(lambda s: s.stage.kind == "vote")
+        await ana.do(c.Vote, idea=str(first))
+        await ana.do(c.Vote, idea=str(first))
+        await fac.do(c.RevealVotes)
+        live_state = srv.app.rooms[fac.creds.session].published
+        for conn in srv.clients:
+            await conn.close()
+    finally:
+        await stop_server(srv)
+
+    assert load_session(srv.db, live_state.session) == live_state
+
+    again = await start_server(srv.db)
+    try:
+        assert again.app.rooms[live_state.session].published == live_state
+    finally:
+        await stop_server(again)

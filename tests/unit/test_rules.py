@@ -1,0 +1,167 @@
+"""The workshop's rules, checked on the pure core: decide + apply, no server."""
+
+from __future__ import annotations
+
+import pytest
+
+from workshop import commands as c
+from workshop.agenda import AgendaError, load_agenda
+from workshop.audience import public_view, view_event, view_state
+from workshop.reducer import apply
+from workshop.rules import Actor, Rejection, decide, decide_create, decide_join
+from workshop.state import State
+
+FAC = Actor(id="f", role="facilitator", seal_key=b"f-key")
+ANA = Actor(id="a", role="participant", seal_key=b"a-key")
+BEN = Actor(id="b", role="participant", seal_key=b"b-key")
+
+
+class Room:
+    """A state driven the way the server drives it: decide, then apply each event."""
+
+    def __init__(self) -> None:
+        self.state = State()
+        self.n = 0
+        self._fold(decide_create("s", "30 new leads a month", State().agenda))
+        for who, name in ((FAC, "Fay"), (ANA, "Ana"), (BEN, "Ben")):
+            self._fold(decide_join(self.state, who.id, name, who.role))
+
+    def _fold(self, events: object) -> None:
+        assert not isinstance(events, Rejection), events
+        for event in events:
+            self.state = apply(self.state, event, self.state.seq + 1)
+
+    def do(self, actor: Actor, cmd_type: type[c.Command], **fields: object) -> int:
+        self.n += 1
+        result = decide(self.state, actor, cmd_type(id=str(self.n), **fields), now=1000.0)
+        self._fold(result)
+        return self.state.seq
+
+    def refuse(self, actor: Actor, cmd_type: type[c.Command], **fields: object) -> Rejection:
+        before = self.state
+        self.n += 1
+        result = decide(self.state, actor, cmd_type(id=str(self.n), **fields), now=1000.0)
+        assert isinstance(result, Rejection)
+        assert self.state is before
+        return result
+
+    def stage(self, key: str) -> None:
+        index = next(i for i, s in enumerate(self.state.agenda) if s.key == key)
+        self.do(FAC, c.SetStage, index=index)
+
+
+def test_wrong_stage_names_the_stage() -> None:
+    """Without this, a participant would not know why their idea was refused."""
+    room = Room()
+    err = room.refuse(ANA, c.PostIdea, category="stop", text="x")
+    assert err.code == "wrong_stage" and "Goal" in err.message
+
+
+def test_only_the_facilitator_moves_the_room() -> None:
+    """Without this, any participant could skip the team ahead."""
+    room = Room()
+    assert room.refuse(ANA, c.SetStage, index=3).code == "forbidden"
+
+
+def test_anonymous_author_is_provable_but_never_named() -> None:
+    """Without this, an anonymous idea could not be edited by its author, or would reveal them."""
+    room = Room()
+    room.stage("stop_start_continue")
+    iid = str(room.do(ANA, c.PostIdea, category="stop", text="Cold calls", anonymous=True))
+    idea = room.state.ideas[iid]
+    assert idea.author is None and idea.seal
+    assert room.refuse(BEN, c.EditIdea, idea=iid, text="mine now").code == "forbidden"
+    room.do(ANA, c.EditIdea, idea=iid, text="Cold calls, all of them")
+    assert view_state(room.state, ANA).ideas[iid].author == "a"
+    assert view_state(room.state, BEN).ideas[iid].author is None
+    assert view_state(room.state, BEN).ideas[iid].seal is None
+
+
+def test_votes_budget_merge_and_withdraw_keep_every_replica_consistent() -> None:
+    """Without this, dots could be lost on a merge or a withdrawn idea, or counts differ per terminal."""
+    room = Room()
+    room.stage("stop_start_continue")
+    keep = str(room.do(BEN, c.PostIdea, category="start", text="Webinars"))
+    dup = str(room.do(ANA, c.PostIdea, category="start", text="Webinar!"))
+    gone = str(room.do(ANA, c.PostIdea, category="stop", text="Print ads"))
+    room.stage("vote")
+    room.do(ANA, c.Vote, idea=dup)
+    room.do(ANA, c.Vote, idea=dup)
+    room.do(BEN, c.Vote, idea=gone)
+    assert room.refuse(ANA, c.Vote, idea=keep, delta=-1).code == "conflict"
+    room.do(ANA, c.Vote, idea=keep)
+    assert room.refuse(ANA, c.Vote, idea=keep).code == "no_dots"
+    room.do(FAC, c.MergeIdeas, source=dup, target=keep)
+    assert room.state.totals() == {keep: 3, gone: 1}
+    # Ben's replica folds only the public view of Ana's withdrawal and still agrees on dots.
+    ben = view_state(room.state, BEN)
+    events = decide(room.state, ANA, c.WithdrawIdea(id="w", idea=gone), now=0.0)
+    assert not isinstance(events, Rejection)
+    for event in events:
+        room.state = apply(room.state, event, room.state.seq + 1)
+        ben = apply(ben, view_event(event, BEN), ben.seq + 1)
+    assert room.state.dots_left("b") == ben.dots_left("b") == 3
+    assert ben.dots_used == room.state.dots_used
+    assert ben.ideas[gone].withdrawn
+
+
+def test_reveal_shows_totals_only() -> None:
+    """Without this, revealing votes would expose who voted for what."""
+    room = Room()
+    room.stage("stop_start_continue")
+    iid = str(room.do(BEN, c.PostIdea, category="start", text="Webinars"))
+    room.stage("vote")
+    room.do(ANA, c.Vote, idea=iid)
+    cast = room.state
+    assert view_state(cast, BEN).ballots == {}
+    room.do(FAC, c.RevealVotes)
+    assert room.state.revealed == {iid: 1}
+    assert room.refuse(ANA, c.Vote, idea=iid).code == "conflict"
+
+
+def test_timeline_changes_reset_agreement_and_finalise_freezes_it() -> None:
+    """Without this, agreement given to an older timeline would count for a changed one."""
+    room = Room()
+    room.stage("timeline")
+    mid = str(room.do(FAC, c.SaveMilestone, title="Launch", owner="Ben", due="2027-01-31"))
+    room.do(ANA, c.RespondTimeline, agree=True)
+    assert room.refuse(BEN, c.RespondTimeline, agree=False).code == "invalid"  # a concern needs a comment
+    room.do(FAC, c.SaveMilestone, milestone=mid, title="Launch", owner="Ben", due="2027-02-28")
+    assert room.state.responses == {}
+    assert room.refuse(FAC, c.SaveMilestone, title="X", owner="Y", due="31/01/2027").code == "invalid"
+    room.do(FAC, c.FinaliseTimeline)
+    assert room.refuse(ANA, c.RespondTimeline, agree=True).code == "conflict"
+
+
+HOSTILE = ["", "   ", "x" * 501, "bell\x07", "esc\x1b]0;title\x07", "rtl\u202eoverride", "c1\x9b"]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_bad_idea_text_is_refused(text: str) -> None:
+    """Without this, empty, oversized or terminal-hijacking text would reach everyone's screen."""
+    room = Room()
+    room.stage("stop_start_continue")
+    assert room.refuse(ANA, c.PostIdea, category="stop", text=text).code == "invalid"
+
+
+def test_votes_are_hidden_in_the_public_view() -> None:
+    """Without this, everyone would see where each dot went before the reveal."""
+    room = Room()
+    room.stage("stop_start_continue")
+    iid = str(room.do(BEN, c.PostIdea, category="start", text="Webinars"))
+    room.stage("vote")
+    n = room.n + 1
+    (event,) = decide(room.state, ANA, c.Vote(id=str(n), idea=iid), now=0.0)
+    assert public_view(event).idea is None and public_view(event).voter == "a"
+
+
+def test_custom_agenda_loads_and_bad_ones_explain_themselves() -> None:
+    """Without this, a facilitator's own agenda could not run or would fail without saying why."""
+    stages = load_agenda(
+        '[[stage]]\nkey="retro"\ntitle="Retro"\nkind="ideas"\nprompt="What went well?"\ncategories=["well","not"]\n'
+    )
+    assert stages[0].categories == ("well", "not")
+    with pytest.raises(AgendaError, match="kind"):
+        load_agenda('[[stage]]\nkey="x"\ntitle="X"\nkind="party"\nprompt="?"\n')
+    with pytest.raises(AgendaError, match="unique"):
+        load_agenda('[[stage]]\nkey="x"\ntitle="X"\nkind="intro"\nprompt="?"\n' * 2)
