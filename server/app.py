@@ -26,6 +26,7 @@ from server.store import EventStore, SessionRow
 from workshop import commands as c
 from workshop.agenda import DEFAULT_STAGES
 from workshop.protocol import (
+    PROTOCOL_VERSION,
     Ack,
     Create,
     Created,
@@ -59,6 +60,7 @@ class WorkshopServer:
         self.rooms: dict[str, Room] = {}
         self.by_code: dict[str, Room] = {}
         self.failures = FailureCounter(self.limits.join_failures_per_minute)
+        self.creates = FailureCounter(self.limits.creates_per_minute)
         for row in store.sessions():
             room = Room(row, store, clock)
             room.load()
@@ -82,7 +84,7 @@ class WorkshopServer:
                 self._on_frame(room, conn, bucket, frame)
         except Refused as refused:
             outbox.put(encode(refused.error))
-            await _flush_and_close(ws, outbox)
+            await _close_refused(ws)
         except ConnectionClosed:
             pass
         finally:
@@ -92,12 +94,23 @@ class WorkshopServer:
 
     async def _handshake(self, ws: ServerConnection, outbox: Outbox, address: str) -> tuple[Room, Conn]:
         while True:
-            msg = decode_inbound(await ws.recv())
+            frame = await ws.recv()
+            if len(frame) > self.limits.max_frame:
+                raise Refused(Error(code="too_large", message=f"message is over {self.limits.max_frame} bytes"))
+            msg = decode_inbound(frame)
             match msg:
                 case Error():
                     raise Refused(msg)
                 case Create():
+                    wait = self.creates.wait(address)
+                    if wait:
+                        message = f"too many new sessions from this address; wait {wait:.0f} s"
+                        raise Refused(Error(code="rate_limited", message=message, retry_after=wait))
+                    self.creates.fail(address)
                     outbox.put(encode(await self._create(msg)))
+                case Hello(version=version) if version != PROTOCOL_VERSION:
+                    message = f"this server speaks protocol {PROTOCOL_VERSION}, not {version}; update workshop"
+                    raise Refused(Error(code="unsupported_version", message=message))
                 case Hello():
                     return await self._hello(msg, outbox, address)
                 case _:
@@ -153,6 +166,7 @@ class WorkshopServer:
         else:
             raise Refused(Error(code="unauthorised", message="hello needs a join code, a token or a secret"))
         conn = Conn(actor=actor, outbox=outbox, address=address)
+        room.flush()  # the welcome's snapshot or backlog already holds anything unsent
         self._welcome(room, conn, msg, token)
         room.attach(conn)
         return room, conn
@@ -240,7 +254,7 @@ class WorkshopServer:
                 )
             )
         elif isinstance(outcome, int):
-            conn.outbox.put(encode(Ack(id=cid, seq=outcome)))
+            room.after_events(conn, encode(Ack(id=cid, seq=outcome)))
         else:
             outcome.add_done_callback(lambda f: self._acknowledge(room, conn, cid, f))
 
@@ -252,15 +266,13 @@ class WorkshopServer:
             )
             return
         _, seq = room.commands[(conn.actor.id, cid)]
-        conn.outbox.put(encode(Ack(id=cid, seq=seq if isinstance(seq, int) else room.published.seq)))
+        room.after_events(conn, encode(Ack(id=cid, seq=seq if isinstance(seq, int) else room.published.seq)))
 
 
-async def _flush_and_close(ws: ServerConnection, outbox: Outbox) -> None:
-    # Give the error a moment to leave before closing; a stalled peer cannot hold us here.
+async def _close_refused(ws: ServerConnection) -> None:
+    """Close after a refusal (the error frame is already written); a stalled peer cannot hold us."""
     try:
         async with asyncio.timeout(2):
-            while outbox._frames:
-                await asyncio.sleep(0)
             await ws.close(1008, "refused")
     except (TimeoutError, ConnectionClosed):
         pass

@@ -12,6 +12,7 @@ class Limits:
     commands_per_second: float = 20.0
     command_burst: int = 40
     join_failures_per_minute: int = 10  # wrong codes/secrets/tokens from one address
+    creates_per_minute: int = 10  # new sessions from one address
     outbox_bytes: int = 4 * 1024 * 1024  # unsent bytes before a connection is cut
     ping_interval: float = 5.0
     ping_timeout: float = 5.0
@@ -40,7 +41,7 @@ class TokenBucket:
 
 
 class FailureCounter:
-    """Counts failed credential attempts per address in a sliding minute."""
+    """Counts attempts (failed credentials, new sessions) per address in a sliding minute."""
 
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute

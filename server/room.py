@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from server.outbox import Outbox
+from server.outbox import Outbox, batch, send_all
 from server.store import EventStore, SessionRow, Write
 from workshop import events as ev
 from workshop.audience import private_view, public_view, view_state
@@ -52,6 +52,10 @@ class Room:
     commands: dict[tuple[str, str], tuple[str, int | asyncio.Future[None]]] = field(default_factory=dict)
     conns: dict[str, set[Conn]] = field(default_factory=dict)  # participant -> connections
     _presence_dirty: bool = False
+    _flush_scheduled: bool = False
+    _unsent: list[Published] = field(default_factory=list)
+    _special: set[str] = field(default_factory=set)
+    _extras: dict[Conn, list[bytes]] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -120,24 +124,55 @@ class Room:
             self.published = apply(self.published, event, seq)
             item = Published(seq, at, event, _encode_public(seq, at, event))
             self.log.append(item)
-            self._fan_out(item, actor)
+            self._unsent.append(item)
+            # Only the actor (and a voter whose dots are refunded) can be entitled to a
+            # richer copy than the public one.
+            self._special.add(actor)
+            if isinstance(event, ev.VoteCast):
+                self._special.add(event.voter)
+        self._schedule_flush()
 
-    def _fan_out(self, item: Published, actor: str) -> None:
-        # Only the actor (and a voter whose dots are refunded) can be entitled to a richer
-        # copy than the public one; everyone else gets the bytes encoded once.
-        special = {actor}
-        if isinstance(item.event, ev.VoteCast):
-            special.add(item.event.voter)
+    def after_events(self, conn: Conn, frame: bytes) -> None:
+        """Send ``frame`` (an ack) to ``conn`` after every event published so far."""
+        self._extras.setdefault(conn, []).append(frame)
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Send everything published since the last flush: one frame per audience.
+
+        Commits that complete in the same turn of the loop (a group commit) are
+        coalesced into one ``batch`` frame, encoded once for everyone without a
+        private view; the few connections with a private view or an ack get their own.
+        """
+        self._flush_scheduled = False
+        items, self._unsent = self._unsent, []
+        special, self._special = self._special, set()
+        extras, self._extras = self._extras, {}
+        public = batch([i.public for i in items]) if items else b""
+        everyone: list[Outbox] = []
         for pid, conns in self.conns.items():
-            frame = item.public
-            if pid in special:
-                for conn in conns:
-                    private = private_view(item.event, conn.actor)
-                    own = _encode_msg(item.seq, item.at, private) if private else frame
-                    conn.outbox.put(own, event=True)
-                continue
             for conn in conns:
-                conn.outbox.put(frame, event=True)
+                if pid not in special and conn not in extras:
+                    everyone.append(conn.outbox)
+                    continue
+                frames = [self._frame_for(i, conn.actor) for i in items] if pid in special else []
+                if frames:
+                    conn.outbox.put(batch(frames))
+                elif public:
+                    conn.outbox.put(public)
+                for extra in extras.get(conn, ()):
+                    conn.outbox.put(extra)
+        if public:
+            send_all(everyone, public)
+
+    def _frame_for(self, item: Published, actor: Actor) -> bytes:
+        private = private_view(item.event, actor)
+        return _encode_msg(item.seq, item.at, private) if private else item.public
 
     # -- reading for a connection ---------------------------------------------------------
 
@@ -145,15 +180,12 @@ class Room:
         return view_state(self.published, actor)
 
     def backlog_for(self, actor: Actor, after: int) -> list[bytes]:
-        out = []
-        for item in self.log[after:]:
-            private = private_view(item.event, actor)
-            out.append(_encode_msg(item.seq, item.at, private) if private else item.public)
-        return out
+        return [self._frame_for(item, actor) for item in self.log[after:]]
 
     # -- connections ---------------------------------------------------------------------------
 
     def attach(self, conn: Conn) -> None:
+        """Add a connection whose welcome was just sent; it gets every event after it."""
         self.conns.setdefault(conn.actor.id, set()).add(conn)
         self._presence_changed()
 
@@ -178,9 +210,7 @@ class Room:
     def _send_presence(self) -> None:
         self._presence_dirty = False
         frame = encode(Presence(online=self.online()))
-        for conns in self.conns.values():
-            for conn in conns:
-                conn.outbox.put(frame)
+        send_all((conn.outbox for conns in self.conns.values() for conn in conns), frame)
 
 
 def _encode_msg(seq: int, at: float, event: ev.EventBody) -> bytes:

@@ -105,6 +105,7 @@ ErrorCode = Literal[
     "rate_limited",
     "not_joined",
     "server_error",
+    "unsupported_version",
 ]
 
 

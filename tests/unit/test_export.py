@@ -1,0 +1,248 @@
+"""The transcript exporters, checked on states built the way the server builds them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import msgspec
+import pytest
+from msgspec.structs import replace
+
+from workshop import commands as c
+from workshop.audience import view_state
+from workshop.export import load_json, render
+from workshop.export.markdown import escape
+from workshop.reducer import apply
+from workshop.rules import Actor, Rejection, decide, decide_create, decide_join
+from workshop.state import SmartSheet, State
+
+FAC = Actor(id="f", role="facilitator", seal_key=b"f-key")
+ANA = Actor(id="a", role="participant", seal_key=b"a-key")
+BEN = Actor(id="b", role="participant", seal_key=b"b-key")
+SECRET_NAME = "Zebedee"  # the author of the anonymous idea: must never appear in any export
+ZED = Actor(id="z", role="participant", seal_key=b"z-key")
+
+HOSTILE = [
+    "[x](javascript:alert(1))",
+    "<script>alert(1)</script>",
+    "# heading",
+    "=cmd|' /C calc'!A0",
+]
+
+
+class Room:
+    """A state driven the way the server drives it: decide, then apply each event."""
+
+    def __init__(self, goal: str = "30 new leads a month") -> None:
+        self.state = State()
+        self.n = 0
+        self._fold(decide_create("s", goal, State().agenda))
+        for who, name in ((FAC, "Fay"), (ANA, "Ana"), (BEN, "Ben"), (ZED, SECRET_NAME)):
+            self._fold(decide_join(self.state, who.id, name, who.role))
+
+    def _fold(self, events: object) -> None:
+        assert not isinstance(events, Rejection), events
+        for event in events:
+            self.state = apply(self.state, event, self.state.seq + 1)
+
+    def do(self, actor: Actor, cmd_type: type[c.Command], **fields: object) -> int:
+        self.n += 1
+        self._fold(decide(self.state, actor, cmd_type(id=str(self.n), **fields), now=1000.0))
+        return self.state.seq
+
+    def stage(self, key: str) -> None:
+        index = next(i for i, s in enumerate(self.state.agenda) if s.key == key)
+        self.do(FAC, c.SetStage, index=index)
+
+
+TEAM = SmartSheet(
+    specific="Thirty qualified leads a month from the webinar series",
+    measurable="Leads in the CRM; baseline 12",
+    achievable="Two people, one webinar a fortnight",
+    relevant="Sales asked for pipeline",
+    time_bound="By 2026-06-30",
+)
+
+
+def full_room() -> tuple[Room, dict[str, str]]:
+    """A whole workshop: KPIs, SMART sheets, ideas (one anonymous, one merged, one withdrawn), votes, timeline."""
+    r = Room()
+    r.do(FAC, c.SetKpi, name="Leads per month", value="12")
+    r.stage("smart")
+    r.do(ANA, c.SubmitSmart, sheet=SmartSheet(specific="More webinars", measurable="30 leads"))
+    r.do(FAC, c.AdoptGoal, sheet=TEAM)
+    r.stage("stop_start_continue")
+    ids = {
+        "webinar": str(r.do(ANA, c.PostIdea, category="start", text="Run a monthly webinar")),
+        "cold": str(r.do(BEN, c.PostIdea, category="stop", text="Cold calling lists")),
+        "anon": str(r.do(ZED, c.PostIdea, category="stop", text="Stop the weekly status meeting", anonymous=True)),
+        "dup": str(r.do(BEN, c.PostIdea, category="start", text="Webinars every month")),
+        "gone": str(r.do(ANA, c.PostIdea, category="continue", text="Withdrawn thought")),
+    }
+    r.do(ANA, c.WithdrawIdea, idea=ids["gone"])
+    r.do(FAC, c.MergeIdeas, source=ids["dup"], target=ids["webinar"])
+    r.stage("vote")
+    r.do(ANA, c.Vote, idea=ids["webinar"])
+    r.do(ANA, c.Vote, idea=ids["webinar"])
+    r.do(BEN, c.Vote, idea=ids["webinar"])
+    r.do(BEN, c.Vote, idea=ids["anon"])
+    r.do(FAC, c.RevealVotes)
+    r.stage("timeline")
+    r.do(FAC, c.SaveMilestone, title="Second webinar", owner="Ben", due="2026-05-15", cadence="monthly")
+    r.do(FAC, c.SaveMilestone, title="First webinar", owner="Ana", due="2026-04-01", idea_ids=(ids["webinar"],))
+    r.do(ANA, c.RespondTimeline, agree=True)
+    r.do(BEN, c.RespondTimeline, agree=False, comment="April is too soon")
+    r.do(FAC, c.FinaliseTimeline)
+    return r, ids
+
+
+def test_markdown_reads_as_the_record_of_the_workshop() -> None:
+    """Without this, the team would leave the workshop with no readable record of what it decided."""
+    r, ids = full_room()
+    md = render(r.state, "md")
+    assert md.startswith("# Workshop: 30 new leads a month\n")
+    assert "Every idea is welcome\\." in md
+    for name in ("Fay", "Ana", "Ben"):
+        assert f"- {name}" in md
+    assert "- **Leads per month:** 12" in md
+    assert "- **Specific:** Thirty qualified leads a month from the webinar series" in md
+    assert "- **Time-bound:** By 2026\\-06\\-30" in md
+    assert "### Sheet of Ana" in md and "More webinars" in md
+    # ideas grouped by stage then category, with revealed counts; merged folded under target
+    assert md.index("### Stop / Start / Continue") < md.index("#### stop") < md.index("#### start")
+    assert f"- #{ids['webinar']} Run a monthly webinar (Ana; 3 dots)" in md
+    assert f"  - #{ids['dup']} Webinars every month (Ben; merged here)" in md
+    assert f"#{ids['anon']} Stop the weekly status meeting (anonymous; 1 dot)" in md
+    assert "Withdrawn thought" not in md
+    # timeline sorted by due date, with owner, cadence and linked idea
+    first, second = md.index("First webinar"), md.index("Second webinar")
+    assert first < second
+    assert "- **2026\\-04\\-01**: First webinar" in md
+    assert "  - Owner: Ana" in md and "  - Cadence: monthly" in md
+    assert f"  - Idea #{ids['webinar']}: Run a monthly webinar" in md
+    assert "Status: finalised." in md
+    assert "- Ana: agreed" in md
+    assert "- Ben: concern: April is too soon" in md
+    assert f"- {SECRET_NAME}: no response" in md
+
+
+def test_anonymous_author_appears_in_no_format() -> None:
+    """Without this, someone who posted anonymously would be named in the transcript."""
+    r, ids = full_room()
+    # Even the author's own replica (which knows the idea is theirs) must not name them.
+    own = view_state(r.state, ZED)
+    assert own.ideas[ids["anon"]].author == "z"
+    for state in (r.state, own):
+        # Drop the author from the participant list: their name is only findable through the idea.
+        stripped = replace(state, participants={k: v for k, v in state.participants.items() if k != "z"})
+        for fmt in ("md", "json", "csv"):
+            out = render(stripped, fmt)
+            assert SECRET_NAME not in out, fmt
+            if fmt == "json":
+                assert '"author": "z"' not in out
+        assert r.state.ideas[ids["anon"]].seal is not None
+        assert r.state.ideas[ids["anon"]].seal not in render(state, "json")
+
+
+def test_hostile_text_cannot_inject_markdown() -> None:
+    """Without this, one participant's text could plant links, HTML or headings in everyone's transcript."""
+    r = Room(goal="<img src=x onerror=alert(1)>")
+    r.stage("stop_start_continue")
+    for text in HOSTILE:
+        r.do(ANA, c.PostIdea, category="start", text=text)
+    r.do(BEN, c.PostIdea, category="stop", text="line one\n# not a heading\n- not an item\n\n    not code")
+    md = render(r.state, "md")
+    # no unescaped "<" (HTML) or "[" (links, images) is left anywhere
+    assert re.search(r"(?<!\\)[<\[]", md) is None
+    assert "\\[x\\]\\(javascript:alert\\(1\\)\\)" in md
+    assert "\\<script\\>" in md
+    assert "\\# heading" in md
+    assert not any(line.startswith("# ") for line in md.splitlines()[1:])
+    # a multi-line idea stays one list item: continuation lines are indented hard breaks
+    assert "line one\\\n  \\# not a heading\\\n  \\- not an item\\\n  not code (Ben; 0 dots)" in md
+
+
+def test_control_characters_are_stripped() -> None:
+    """Without this, text from a foreign log could carry terminal escapes into a transcript someone cats."""
+    assert escape("a\x1b[31mb\u202ec") == "a\\[31mbc"
+    state = Room().state
+    state = replace(state, goal="evil\x1b]0;title\x07 goal")
+    assert "\x1b" not in render(state, "md") and "\x07" not in render(state, "csv")
+
+
+def test_csv_has_one_row_per_idea_and_vote_and_defuses_formulas() -> None:
+    """Without this, a spreadsheet of the session would miss ideas or votes, or run a planted formula."""
+    r, ids = full_room()
+    r2 = Room()
+    r2.stage("new_ways")
+    for text in HOSTILE:
+        r2.do(ANA, c.PostIdea, category="idea", text=text)
+    r2.do(ANA, c.PostIdea, category="idea", text="@SUM(1+1)")
+    r2.do(ANA, c.PostIdea, category="idea", text="+1")
+    r2.do(ANA, c.PostIdea, category="idea", text="-1")
+    rows = list(csv.DictReader(io.StringIO(render(r.state, "csv"))))
+    ideas = {row["idea_id"]: row for row in rows if row["kind"] == "idea"}
+    assert ideas[ids["webinar"]]["votes"] == "3" and ideas[ids["webinar"]]["author"] == "Ana"
+    assert ideas[ids["webinar"]]["stage"] == "Stop / Start / Continue"
+    assert ideas[ids["anon"]]["author"] == "anonymous" and ideas[ids["anon"]]["anonymous"] == "yes"
+    assert ideas[ids["dup"]]["status"] == f"merged_into:{ids['webinar']}"
+    assert ideas[ids["gone"]]["status"] == "withdrawn"
+    votes = sorted((row["voter"], row["idea_id"], row["dots"]) for row in rows if row["kind"] == "vote")
+    assert votes == sorted([("Ana", ids["webinar"], "2"), ("Ben", ids["webinar"], "1"), ("Ben", ids["anon"], "1")])
+    texts = [row["text"] for row in csv.DictReader(io.StringIO(render(r2.state, "csv")))]
+    assert "'=cmd|' /C calc'!A0" in texts
+    assert {"'@SUM(1+1)", "'+1", "'-1"} <= set(texts)
+    assert not any(t.startswith(("=", "+", "-", "@")) for t in texts)
+
+
+def test_csv_has_no_vote_rows_without_ballots() -> None:
+    """Without this, a spreadsheet would show empty vote rows for a session nobody voted in."""
+    r = Room()
+    r.stage("why")
+    r.do(ANA, c.PostIdea, category="benefit", text="More revenue")
+    rows = list(csv.DictReader(io.StringIO(render(r.state, "csv"))))
+    assert [row["kind"] for row in rows] == ["idea"]
+
+
+def test_json_round_trips_without_seals() -> None:
+    """Without this, a tool could not reload a transcript, or the reload would carry authorship seals."""
+    r, _ids = full_room()
+    text = render(r.state, "json")
+    record = json.loads(text)
+    assert record["format"] == "workshop-transcript" and record["version"] == 1
+    assert record["state"]["goal"] == "30 new leads a month"
+    assert all(i["seal"] is None for i in record["state"]["ideas"].values())
+    loaded = load_json(text)
+    expected = replace(
+        r.state,
+        ideas={k: replace(v, seal=None, author=None if v.anonymous else v.author) for k, v in r.state.ideas.items()},
+    )
+    assert loaded == expected
+    assert loaded.team_goal == TEAM and loaded.revealed == r.state.revealed
+    assert render(loaded, "json") == text
+
+
+def test_load_json_refuses_other_files() -> None:
+    """Without this, reloading a wrong file would give a silently empty or broken session."""
+    with pytest.raises(ValueError):
+        load_json("{}")
+    with pytest.raises(ValueError):
+        load_json(msgspec.json.encode({"format": "workshop-transcript", "version": 99, "state": {}}))
+    with pytest.raises(ValueError):
+        load_json("not json")
+
+
+def test_unknown_format_is_refused() -> None:
+    """Without this, a typo in --format would write an empty or wrong file instead of saying why."""
+    with pytest.raises(ValueError, match="unknown transcript format"):
+        render(State(), "pdf")
+
+
+def test_empty_session_exports() -> None:
+    """Without this, exporting a session that never got going would crash instead of giving a record."""
+    for fmt in ("md", "json", "csv"):
+        assert render(State(), fmt)
+    assert "# Workshop transcript" in render(State(), "md")

@@ -1,0 +1,33 @@
+"""Provides the transcript exporters: pure functions from a session :class:`State` to text.
+
+``render(state, fmt)`` gives the transcript as Markdown (``md``), a reloadable JSON record
+(``json``) or a spreadsheet of ideas and votes (``csv``). Nothing here touches a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from workshop.export.csvfile import render_csv
+from workshop.export.jsonfile import load_json, render_json
+from workshop.export.markdown import render_markdown
+from workshop.state import State
+
+RENDERERS: dict[str, Callable[[State], str]] = {
+    "md": render_markdown,
+    "json": render_json,
+    "csv": render_csv,
+}
+FORMATS = tuple(RENDERERS)
+
+
+def render(state: State, fmt: str) -> str:
+    """The transcript of ``state`` in ``fmt`` (one of :data:`FORMATS`)."""
+    try:
+        renderer = RENDERERS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown transcript format {fmt!r}; choose one of: {', '.join(FORMATS)}") from None
+    return renderer(state)
+
+
+__all__ = ["FORMATS", "load_json", "render", "render_csv", "render_json", "render_markdown"]

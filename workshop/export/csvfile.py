@@ -1,0 +1,89 @@
+"""Provides the CSV transcript: one row per idea, per ballot entry and per milestone.
+
+Every cell is cleaned of control characters, and a cell a spreadsheet could read as a
+formula (starting with ``= + - @``, tab or carriage return) is prefixed with ``'``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from workshop.export.markdown import idea_order, stage_titles
+from workshop.state import State
+from workshop.text import printable
+
+COLUMNS = (
+    "kind", "stage", "category", "idea_id", "text", "author", "anonymous", "votes", "status", "voter", "dots",
+    "owner", "due", "cadence",
+)  # fmt: skip
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: object) -> str | int:
+    """A value safe to put in a spreadsheet cell."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return value
+    text = printable(str(value))
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def render_csv(state: State) -> str:
+    counts = state.revealed if state.revealed is not None else state.totals()
+    titles = stage_titles(state)
+    names = {pid: p.name for pid, p in state.participants.items()}
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    for idea in idea_order(state, state.ideas.values()):
+        if idea.withdrawn:
+            status = "withdrawn"
+        elif idea.merged_into is not None:
+            status = f"merged_into:{idea.merged_into}"
+        else:
+            status = "live"
+        author = "" if idea.anonymous or idea.author is None else names.get(idea.author, idea.author)
+        row = {
+            "kind": "idea",
+            "stage": titles.get(idea.stage, idea.stage),
+            "category": idea.category,
+            "idea_id": idea.id,
+            "text": idea.text,
+            "author": "anonymous" if idea.anonymous else author,
+            "anonymous": idea.anonymous,
+            "votes": counts.get(idea.id, 0),
+            "status": status,
+            "voter": "",
+            "dots": "",
+        }
+        writer.writerow([cell(row.get(c, "")) for c in COLUMNS])
+    for voter, ballot in state.ballots.items():
+        for iid, dots in sorted(ballot.items(), key=lambda kv: _num(kv[0])):
+            idea = state.ideas.get(iid)
+            row = {
+                "kind": "vote",
+                "stage": titles.get(idea.stage, idea.stage) if idea else "",
+                "category": idea.category if idea else "",
+                "idea_id": iid,
+                "text": "",
+                "author": "",
+                "anonymous": "",
+                "votes": "",
+                "status": "",
+                "voter": names.get(voter, voter),
+                "dots": dots,
+            }
+            writer.writerow([cell(row.get(c, "")) for c in COLUMNS])
+    # The agreed timeline: a milestone's linked ideas go in idea_id, its state in status.
+    status = "finalised" if state.finalised else "draft"
+    for m in sorted(state.milestones.values(), key=lambda m: (m.due, _num(m.id))):
+        row = {"kind": "milestone", "idea_id": " ".join(m.idea_ids), "text": m.title, "status": status,
+               "owner": m.owner, "due": m.due, "cadence": m.cadence}  # fmt: skip
+        writer.writerow([cell(row.get(c, "")) for c in COLUMNS])
+    return out.getvalue()
+
+
+def _num(iid: str) -> tuple[int, str]:
+    return (int(iid), "") if iid.isdigit() else (1 << 62, iid)
