@@ -217,13 +217,13 @@ class Connection:
             max_size=None,
             reconnect_delays=self._delays,
         ):
-            try:
+            # A clean close by the server (1000/1001 ends ``async for`` without an exception)
+            # is a drop like any other: note it and let ``connect`` open the next connection.
+            with contextlib.suppress(ConnectionClosed):
                 await self._session(ws)
-            except ConnectionClosed:
-                self._ws = None
-                self.reconnects += 1
-                self._set_status("reconnecting")
-                continue
+            self._ws = None
+            self.reconnects += 1
+            self._set_status("reconnecting")
 
     async def _session(self, ws: ClientConnection) -> None:
         await ws.send(encode(self._hello()), text=True)
