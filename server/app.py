@@ -307,6 +307,7 @@ async def start(
         compression="deflate" if compression else None,
         ping_interval=limits.ping_interval,
         ping_timeout=limits.ping_timeout,
+        close_timeout=limits.close_timeout,
         origins=[None],
         ssl=ssl_context(certfile, keyfile),
     )

@@ -16,6 +16,7 @@ class Limits:
     outbox_bytes: int = 4 * 1024 * 1024  # unsent bytes before a connection is cut
     ping_interval: float = 5.0
     ping_timeout: float = 5.0
+    close_timeout: float = 2.0  # a peer that missed its pings is not waited on longer than this
 
 
 @dataclass(slots=True)
