@@ -120,8 +120,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _host(args: argparse.Namespace) -> int:
     from client.launch import run_host
+    from server.app import start
 
-    return run_host(args, default_db=default_db)
+    # The embedded server is wired here: client/ never imports server/.
+    return run_host(args, default_db=default_db, start_server=start)
 
 
 def _join(args: argparse.Namespace) -> int:

@@ -1,0 +1,374 @@
+"""Provides ``HostApp``: the facilitator's view of a live workshop, and the keys to drive it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+
+from client.connection import Credentials
+from client.dialogs.forms import GoalDialog, MergeDialog, MilestoneDialog, TextDialog
+from client.dialogs.help import HelpScreen
+from client.widgets.live import LiveApp
+from client.widgets.plain import bar, countdown, name_of, plain, status_text
+from workshop import commands as c
+from workshop.agenda import SMART_FIELDS
+from workshop.state import State
+
+KEYS = [
+    ("n / p", "next / previous stage"),
+    ("t", "start the stage timer (minutes)"),
+    ("r", "reveal the votes"),
+    ("m", "merge duplicate ideas"),
+    ("g", "adopt or edit the team goal"),
+    ("a", "add a milestone"),
+    ("e", "edit the selected milestone"),
+    ("delete", "remove the selected milestone"),
+    ("f", "finalise the timeline"),
+    ("x", "export the transcript (Markdown) to this directory"),
+    ("1-4", "show board / people / SMART / timeline"),
+    ("ctrl+p", "command palette (also: dark/light theme)"),
+    ("F1 or ?", "this help"),
+    ("ctrl+q", "quit"),
+]
+
+
+class HostApp(LiveApp):
+    """The facilitator's app: everything the room does, and every facilitator command."""
+
+    CSS_PATH = "host.tcss"
+    TITLE = "workshop host"
+    BINDINGS = [
+        Binding("f1,question_mark", "help", "Help", key_display="F1"),
+        Binding("n", "stage(1)", "Next"),
+        Binding("p", "stage(-1)", "Prev"),
+        Binding("t", "timer", "Timer"),
+        Binding("r", "reveal", "Reveal"),
+        Binding("m", "merge", "Merge", show=False),
+        Binding("g", "goal", "Goal"),
+        Binding("a", "add_milestone", "Milestone"),
+        Binding("e", "edit_milestone", "Edit", show=False),
+        Binding("delete", "remove_milestone", "Remove", show=False),
+        Binding("f", "finalise", "Finalise"),
+        Binding("x", "export", "Export"),
+        Binding("1", "tab('board')", "Board", show=False),
+        Binding("2", "tab('people')", "People", show=False),
+        Binding("3", "tab('smart')", "SMART", show=False),
+        Binding("4", "tab('timeline')", "Timeline", show=False),
+    ]
+
+    def __init__(self, creds: Credentials, join_line: str = "", **conn_options: object) -> None:
+        super().__init__(creds, **conn_options)
+        self.join_line = join_line
+        # The stage asked for by the last n/p, so quick presses step on from it, not
+        # from a replica that has not heard back yet.
+        self._wanted: tuple[int, float] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="join")
+        yield Static(id="stage")
+        yield Static(id="prompt")
+        with TabbedContent(initial="board"):
+            with TabPane("1 Board", id="board"), VerticalScroll(id="board-scroll"):
+                yield Static(id="board-view")
+            with TabPane("2 People", id="people"), VerticalScroll(id="people-scroll"):
+                yield Static(id="people-view")
+            with TabPane("3 SMART", id="smart"), VerticalScroll(id="smart-scroll"):
+                yield Static(id="smart-view")
+            with TabPane("4 Timeline", id="timeline"):
+                yield DataTable(id="milestones", cursor_type="row", zebra_stripes=True)
+                yield Static(id="responses")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#milestones", DataTable)
+        table.add_columns("Due", "Milestone", "Owner", "Cadence")
+        super().on_mount()
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def show_status(self) -> None:
+        line = Text(end="")
+        line.append_text(status_text(self.conn.status))
+        line.append("  Join: ")
+        line.append(self.join_line or "(no join line)", style="bold")
+        state = self.conn.state
+        if state is not None:
+            people = [p for p in state.participants.values() if p.role == "participant"]
+            online = sum(1 for p in people if p.id in self.conn.online)
+            line.append(f"  · {online} in ({len(people)} joined)")
+        self.query_one("#join", Static).update(line)
+
+    def show(self, state: State) -> None:
+        self.show_timer(state)
+        self.query_one("#prompt", Static).update(plain(state.stage.prompt))
+        self.query_one("#board-view", Static).update(board(state))
+        self.query_one("#people-view", Static).update(people(state, set(self.conn.online)))
+        self.query_one("#smart-view", Static).update(sheets(state))
+        self._milestones(state)
+        self.query_one("#responses", Static).update(responses(state))
+
+    def show_timer(self, state: State) -> None:
+        s = state.stage
+        line = Text(f"Stage {state.stage_index + 1}/{len(state.agenda)}: ", style="bold", end="")
+        line.append_text(plain(s.title, "bold"))
+        if left := countdown(state):
+            line.append(f"  ⏱ {left}", style="bold yellow")
+        people = sum(1 for p in state.participants.values() if p.role == "participant")
+        line.append(f"  · done {state.done_count()}/{people}  · Goal: ")
+        line.append_text(plain(state.goal or "(none)", "italic"))
+        self.query_one("#stage", Static).update(line)
+
+    def _milestones(self, state: State) -> None:
+        table = self.query_one("#milestones", DataTable)
+        keep = self._selected_milestone()
+        table.clear()
+        for m in sorted(state.milestones.values(), key=lambda m: (m.due, m.id)):
+            table.add_row(plain(m.due), plain(m.title), plain(m.owner), plain(m.cadence), key=m.id)
+        if keep is not None and keep in state.milestones:
+            table.move_cursor(row=table.get_row_index(keep))
+
+    def _selected_milestone(self) -> str | None:
+        table = self.query_one("#milestones", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return str(key.value)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def _state(self) -> State | None:
+        if self.conn.state is None:
+            self.say("Not connected yet.", "warning")
+        return self.conn.state
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen("Facilitator keys", KEYS, "Participants join with the line at the top."))
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def action_stage(self, step: int) -> None:
+        if (state := self._state()) is None:
+            return
+        base = state.stage_index
+        if self._wanted is not None and time.monotonic() - self._wanted[1] < 3:
+            base = self._wanted[0]
+        index = base + step
+        if 0 <= index < len(state.agenda):
+            self._wanted = (index, time.monotonic())
+            self.command(c.SetStage, index=index)
+            kind = state.agenda[index].kind
+            tab = {"smart": "smart", "timeline": "timeline"}.get(kind, "board")
+            self.action_tab(tab)
+        else:
+            self.say("No more stages that way.", "warning")
+
+    def action_timer(self) -> None:
+        if (state := self._state()) is None:
+            return
+
+        def start(value: str | None) -> None:
+            if value is None:
+                return
+            try:
+                minutes = float(value)
+            except ValueError:
+                self.say(f"{value!r} is not a number of minutes.", "error")
+                return
+            self.command(c.StartTimer, seconds=max(0, int(minutes * 60)))
+
+        minutes = state.stage.minutes or 5
+        self.push_screen(TextDialog("Stage timer", str(minutes), "Minutes (0 stops the timer):"), start)
+
+    def action_reveal(self) -> None:
+        self.command(c.RevealVotes, said="Votes revealed.")
+
+    def action_merge(self) -> None:
+        if (state := self._state()) is None:
+            return
+        ideas = state.live_ideas()
+        if len(ideas) < 2:
+            self.say("There are fewer than two ideas to merge.", "warning")
+            return
+
+        def merge(pair: tuple[str, str] | None) -> None:
+            if pair is not None:
+                self.command(c.MergeIdeas, source=pair[0], target=pair[1], said="Ideas merged.")
+
+        self.push_screen(MergeDialog(ideas), merge)
+
+    def action_goal(self) -> None:
+        if (state := self._state()) is None:
+            return
+        sheet = state.team_goal or next(iter(state.smart.values()), None)
+
+        def adopt(value: object) -> None:
+            if value is not None:
+                self.command(c.AdoptGoal, sheet=value, said="Team goal adopted.")
+
+        self.push_screen(GoalDialog(sheet), adopt)
+
+    def _save(self, fields: dict[str, str] | None) -> None:
+        if fields is not None:
+            self.command(c.SaveMilestone, said="Milestone saved.", **fields)
+
+    def action_add_milestone(self) -> None:
+        self.push_screen(MilestoneDialog(), self._save)
+
+    def action_edit_milestone(self) -> None:
+        state, mid = self.conn.state, self._selected_milestone()
+        if state is None or mid is None or mid not in state.milestones:
+            self.say("Select a milestone on the timeline tab first.", "warning")
+            return
+        self.push_screen(MilestoneDialog(state.milestones[mid]), self._save)
+
+    def action_remove_milestone(self) -> None:
+        if (mid := self._selected_milestone()) is None:
+            self.say("Select a milestone on the timeline tab first.", "warning")
+            return
+        self.command(c.RemoveMilestone, milestone=mid, said="Milestone removed.")
+
+    def action_finalise(self) -> None:
+        self.command(c.FinaliseTimeline, said="Timeline finalised.")
+
+    def action_export(self) -> None:
+        if (state := self._state()) is None:
+            return
+        try:
+            from workshop.export import render
+        except ImportError:
+            self.say("The exporter (workshop.export) is not installed.", "error")
+            return
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = Path.cwd() / f"workshop-{state.session[:8]}-{stamp}.md"
+        try:
+            path.write_text(render(state, "md"), encoding="utf-8")
+        except (OSError, ValueError) as exc:
+            self.say(f"Export failed: {exc}", "error")
+            return
+        self.last_export = path
+        self.notify(f"Transcript written to {path}", title="Exported", markup=False, timeout=10)
+
+
+# -- views (pure: state in, Text out) ------------------------------------------------------
+
+
+def board(state: State) -> Text:
+    """Ideas grouped by stage and category; dot counts only once revealed."""
+    out = Text(end="")
+    live = state.live_ideas()
+    if not live:
+        out.append("No ideas yet.", style="dim")
+    totals = state.revealed or {}
+    most = max(totals.values(), default=0)
+    for stage in state.agenda:
+        ideas = [i for i in live if i.stage == stage.key]
+        if not ideas:
+            continue
+        out.append_text(plain(stage.title, "bold underline"))
+        out.append(f" ({len(ideas)})\n")
+        for cat in dict.fromkeys([*stage.categories, *(i.category for i in ideas)]):
+            group = [i for i in ideas if i.category == cat]
+            if not group:
+                continue
+            if state.revealed is not None:
+                group.sort(key=lambda i: -totals.get(i.id, 0))
+            out.append("  ")
+            out.append_text(plain(cat, "bold"))
+            out.append(f" ({len(group)})\n")
+            for i in group:
+                out.append(f"    #{i.id} ", style="dim")
+                out.append_text(plain(i.text))
+                out.append(" — ", style="dim")
+                out.append_text(plain(name_of(state, i.author), "italic dim"))
+                if state.revealed is not None:
+                    n = totals.get(i.id, 0)
+                    out.append(f"  {bar(n, most)} {n}", style="bold cyan")
+                out.append("\n")
+    if state.stage.kind == "vote" or state.revealed is not None:
+        voters = [p for p in state.participants.values() if p.role == "participant"]
+        used = sum(state.dots_used.get(p.id, 0) for p in voters)
+        out.append(f"\nDots placed: {used} of {state.budget * len(voters)}", style="bold")
+        out.append("  (revealed)" if state.revealed is not None else "  (hidden until you press r)")
+    return out
+
+
+def people(state: State, online: set[str]) -> Text:
+    out = Text(end="")
+    for p in state.participants.values():
+        here = p.id in online
+        out.append("● " if here else "○ ", style="green" if here else "dim")
+        out.append_text(plain(p.name, "bold" if p.role == "facilitator" else ""))
+        bits = ["facilitator"] if p.role == "facilitator" else []
+        if not here:
+            bits.append("offline")
+        if state.done.get(p.id) == state.stage.key:
+            bits.append("done")
+        if state.dots_used.get(p.id):
+            bits.append(f"{state.dots_used[p.id]} dots")
+        if p.id in state.smart:
+            bits.append("SMART sheet in")
+        if bits:
+            out.append(f"  ({', '.join(bits)})", style="dim")
+        out.append("\n")
+    return out
+
+
+def _sheet(out: Text, sheet: object) -> None:
+    for key, label, _hint in SMART_FIELDS:
+        value = getattr(sheet, key)
+        if value:
+            out.append(f"  {label}: ", style="bold")
+            out.append_text(plain(value))
+            out.append("\n")
+
+
+def sheets(state: State) -> Text:
+    out = Text(end="")
+    out.append("Overall goal: ", style="bold")
+    out.append_text(plain(state.goal or "(none set)"))
+    out.append("\n\n")
+    if state.team_goal is not None:
+        out.append("Adopted team goal\n", style="bold green")
+        _sheet(out, state.team_goal)
+        out.append("\n")
+    else:
+        out.append("No team goal adopted yet (press g).\n\n", style="dim")
+    for pid, sheet in state.smart.items():
+        out.append_text(plain(name_of(state, pid), "bold underline"))
+        out.append("\n")
+        _sheet(out, sheet)
+    if not state.smart:
+        out.append("No SMART sheets submitted yet.", style="dim")
+    return out
+
+
+def responses(state: State) -> Text:
+    out = Text(end="")
+    if state.finalised:
+        out.append("Timeline finalised. ", style="bold green")
+    if not state.milestones:
+        out.append("No milestones yet: press a to add one.", style="dim")
+        return out
+    agree = sum(1 for r in state.responses.values() if r.agree)
+    voters = sum(1 for p in state.participants.values() if p.role == "participant")
+    out.append(f"Agreement round: {agree} agree, {len(state.responses) - agree} concerns, of {voters}\n", style="bold")
+    for pid, r in state.responses.items():
+        out.append("  ✔ " if r.agree else "  ✖ ", style="green" if r.agree else "red")
+        out.append_text(plain(name_of(state, pid)))
+        if r.comment:
+            out.append(": ")
+            out.append_text(plain(r.comment))
+        out.append("\n")
+    return out
+
+
+def host_app(creds: Credentials, join_line: str = "", **conn_options: object) -> HostApp:
+    """Build the facilitator's app for a session it holds the secret of."""
+    return HostApp(creds, join_line=join_line, **conn_options)

@@ -1,0 +1,291 @@
+"""Provides ``ParticipantApp``: what one person in the room sees and does."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch, TabbedContent, TabPane
+
+from client.connection import Credentials
+from client.dialogs.forms import TextDialog
+from client.dialogs.help import HelpScreen
+from client.widgets.ideas import IdeaList
+from client.widgets.live import LiveApp
+from client.widgets.plain import countdown, name_of, plain, status_text
+from workshop import commands as c
+from workshop.agenda import SMART_FIELDS
+from workshop.state import SmartSheet, State
+
+KEYS = [
+    ("F2 / F3 / F4", "ideas / SMART sheet / timeline"),
+    ("Tab", "move between fields"),
+    ("Enter", "post the idea (in the idea box)"),
+    ("+ / -", "add / take back a dot (in the list)"),
+    ("e / w", "edit / withdraw your own idea (in the list)"),
+    ("F5", "I'm done with this stage (again: not done)"),
+    ("ctrl+p", "command palette (also: dark/light theme)"),
+    ("F1", "this help"),
+    ("ctrl+q", "quit"),
+]
+
+FOCUS_FOR_KIND = {"smart": "#smart-specific", "timeline": "#comment", "wrapup": "#comment", "vote": "#ideas"}
+TAB_FOR_KIND = {"smart": "smart-tab", "timeline": "timeline-tab", "wrapup": "timeline-tab"}
+
+
+class ParticipantApp(LiveApp):
+    """A participant's app: the stage and prompt, posting, the SMART sheet, votes, timeline."""
+
+    CSS_PATH = "participant.tcss"
+    TITLE = "workshop"
+    BINDINGS = [
+        Binding("f1", "help", "Help"),
+        Binding("f5", "done", "I'm done"),
+        Binding("f2", "tab('ideas-tab')", "Ideas", show=False),
+        Binding("f3", "tab('smart-tab')", "SMART", show=False),
+        Binding("f4", "tab('timeline-tab')", "Timeline", show=False),
+    ]
+
+    def __init__(self, creds: Credentials, **conn_options: object) -> None:
+        super().__init__(creds, **conn_options)
+        self._stage_key = ""
+        self._smart_filled = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="status")
+        yield Static(id="goal")
+        yield Static(id="prompt")
+        with TabbedContent(initial="ideas-tab"):
+            with TabPane("Ideas & votes", id="ideas-tab"):
+                yield Input(placeholder="Type an idea; Enter posts it", id="idea-text")
+                with Horizontal(id="post-row"):
+                    yield Select([], prompt="category", id="category")
+                    yield Label("anonymous", id="anon-label")
+                    yield Switch(value=False, id="anon", tooltip="Post without your name")
+                    yield Button("Post", variant="primary", id="post")
+                yield Static(id="dots")
+                yield IdeaList(id="ideas")
+            with TabPane("SMART sheet", id="smart-tab"), VerticalScroll(id="smart-form"):
+                yield Static(id="team-goal")
+                for key, label, hint in SMART_FIELDS:
+                    yield Label(f"{label}: {hint}", classes="hint")
+                    yield Input(id=f"smart-{key}")
+                yield Button("Submit my SMART sheet", variant="primary", id="submit-smart")
+            with TabPane("Timeline", id="timeline-tab"):
+                with VerticalScroll(id="timeline-scroll"):
+                    yield Static(id="timeline-view")
+                with Horizontal(id="respond-row"):
+                    yield Input(placeholder="Comment (needed for a concern)", id="comment")
+                    yield Button("Agree", variant="success", id="agree")
+                    yield Button("Raise concern", variant="warning", id="concern")
+        yield Footer()
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def show_status(self) -> None:
+        line = Text(end="")
+        line.append_text(status_text(self.conn.status))
+        state = self.conn.state
+        if state is not None and self.conn.you:
+            line.append("  ")
+            line.append_text(plain(name_of(state, self.conn.you), "bold"))
+            self.show_timer(state, line)
+        else:
+            self.query_one("#status", Static).update(line)
+
+    def show_timer(self, state: State, line: Text | None = None) -> None:
+        if line is None:
+            line = Text(end="")
+            line.append_text(status_text(self.conn.status))
+            line.append("  ")
+            line.append_text(plain(name_of(state, self.conn.you), "bold"))
+        line.append(f"  · Stage {state.stage_index + 1}/{len(state.agenda)}: ")
+        line.append_text(plain(state.stage.title, "bold"))
+        if left := countdown(state):
+            line.append(f"  ⏱ {left}", style="bold yellow")
+        people = sum(1 for p in state.participants.values() if p.role == "participant")
+        line.append(f"  · done {state.done_count()}/{people}")
+        if state.done.get(self.conn.you) == state.stage.key:
+            line.append(" (you ✔)", style="green")
+        self.query_one("#status", Static).update(line)
+
+    def show(self, state: State) -> None:
+        self.show_status()
+        goal = Text("Goal: ", style="bold", end="")
+        goal.append_text(plain(state.goal or "(not set yet)"))
+        self.query_one("#goal", Static).update(goal)
+        self.query_one("#prompt", Static).update(plain(state.stage.prompt))
+        if state.stage.key != self._stage_key:
+            self._new_stage(state)
+        left = state.dots_left(self.conn.you)
+        dots = Text(f"Dots left: {'●' * left}{'○' * (state.budget - left)} {left} of {state.budget}", end="")
+        if state.revealed is not None:
+            dots.append("  · results revealed", style="cyan")
+        elif state.stage.kind == "vote":
+            dots.append("  · select an idea, + adds a dot, - takes it back", style="dim")
+        self.query_one("#dots", Static).update(dots)
+        self.query_one(IdeaList).show(state, self.conn.you)
+        self._smart(state)
+        self.query_one("#timeline-view", Static).update(timeline(state, self.conn.you))
+
+    def _new_stage(self, state: State) -> None:
+        first = not self._stage_key
+        self._stage_key = state.stage.key
+        select = self.query_one("#category", Select)
+        cats = state.stage.categories
+        select.set_options([(plain(cat), cat) for cat in cats])
+        if cats:
+            select.value = cats[0]
+        select.disabled = not cats
+        self.query_one("#post", Button).disabled = not cats
+        if not first or state.stage.kind in TAB_FOR_KIND:
+            self.query_one(TabbedContent).active = TAB_FOR_KIND.get(state.stage.kind, "ideas-tab")
+            # Focus follows the stage (a focused widget in a hidden tab would pull it back).
+            target = FOCUS_FOR_KIND.get(state.stage.kind, "#idea-text" if cats else "#ideas")
+            self.query_one(target).focus()
+
+    def _smart(self, state: State) -> None:
+        text = Text(end="")
+        if state.team_goal is not None:
+            text.append("Team goal adopted\n", style="bold green")
+            for key, label, _h in SMART_FIELDS:
+                text.append(f"  {label}: ", style="bold")
+                text.append_text(plain(getattr(state.team_goal, key)))
+                text.append("\n")
+        self.query_one("#team-goal", Static).update(text)
+        mine = state.smart.get(self.conn.you)
+        if mine is not None and not self._smart_filled:
+            # Prefill once (after a restart); never overwrite what is being typed.
+            self._smart_filled = True
+            for key, _l, _h in SMART_FIELDS:
+                field = self.query_one(f"#smart-{key}", Input)
+                if not field.value:
+                    field.value = getattr(mine, key)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen("Participant keys", KEYS, "Your typing is kept while the connection comes back."))
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def action_done(self) -> None:
+        state = self.conn.state
+        if state is None:
+            return
+        done = state.done.get(self.conn.you) != state.stage.key
+        self.command(c.MarkDone, done=done, said="Marked done." if done else "Marked not done.")
+
+    @on(Input.Submitted, "#idea-text")
+    @on(Button.Pressed, "#post")
+    def post_idea(self) -> None:
+        box = self.query_one("#idea-text", Input)
+        category = self.query_one("#category", Select).value
+        if not box.value.strip():
+            self.say("Type the idea first.", "warning")
+            return
+        if category is Select.NULL:
+            self.say("This stage takes no ideas.", "warning")
+            return
+        anonymous = self.query_one("#anon", Switch).value
+        text = box.value
+        self._post(text, str(category), anonymous)
+
+    def _post(self, text: str, category: str, anonymous: bool) -> None:
+        async def go() -> None:
+            from client.connection import CommandError
+
+            try:
+                await self.conn.do(c.PostIdea, text=text, category=category, anonymous=anonymous)
+            except CommandError as exc:
+                self.notify(exc.message, title="Not posted", severity="error", markup=False)
+                return
+            box = self.query_one("#idea-text", Input)
+            if box.value == text:  # clear only what was sent, never newer typing
+                box.value = ""
+            self.notify("Posted anonymously." if anonymous else "Posted.", timeout=2)
+
+        self.run_worker(go(), group="commands", exit_on_error=False)
+
+    def action_vote(self, delta: int) -> None:
+        if (iid := self.query_one(IdeaList).selected_id) is not None:
+            self.command(c.Vote, idea=iid, delta=delta)
+
+    def _own(self) -> str | None:
+        state, iid = self.conn.state, self.query_one(IdeaList).selected_id
+        if state is None or iid is None or iid not in state.ideas:
+            return None
+        if state.ideas[iid].author != self.conn.you:
+            self.say("You can only change your own ideas.", "warning")
+            return None
+        return iid
+
+    def action_edit_idea(self) -> None:
+        if (iid := self._own()) is None or self.conn.state is None:
+            return
+
+        def save(text: str | None) -> None:
+            if text is not None:
+                self.command(c.EditIdea, idea=iid, text=text, said="Idea edited.")
+
+        self.push_screen(TextDialog("Edit your idea", self.conn.state.ideas[iid].text), save)
+
+    def action_withdraw_idea(self) -> None:
+        if (iid := self._own()) is not None:
+            self.command(c.WithdrawIdea, idea=iid, said="Idea withdrawn.")
+
+    @on(Button.Pressed, "#submit-smart")
+    def submit_smart(self) -> None:
+        values = {key: self.query_one(f"#smart-{key}", Input).value.strip() for key, _l, _h in SMART_FIELDS}
+        self._smart_filled = True
+        self.command(c.SubmitSmart, sheet=SmartSheet(**values), said="SMART sheet submitted.")
+
+    @on(Button.Pressed, "#agree")
+    def agree(self) -> None:
+        comment = self.query_one("#comment", Input).value.strip()
+        self.command(c.RespondTimeline, agree=True, comment=comment, said="You agreed to the timeline.")
+
+    @on(Button.Pressed, "#concern")
+    def concern(self) -> None:
+        comment = self.query_one("#comment", Input).value.strip()
+        if not comment:
+            self.say("Say what the concern is in the comment box first.", "warning")
+            self.query_one("#comment", Input).focus()
+            return
+        self.command(c.RespondTimeline, agree=False, comment=comment, said="Concern raised.")
+
+
+def timeline(state: State, you: str) -> Text:
+    out = Text(end="")
+    if state.finalised:
+        out.append("The timeline is final.\n", style="bold green")
+    if not state.milestones:
+        out.append("No milestones yet; the facilitator adds them in the timeline stage.", style="dim")
+        return out
+    for m in sorted(state.milestones.values(), key=lambda m: (m.due, m.id)):
+        out.append(f"{m.due}  ", style="bold")
+        out.append_text(plain(m.title))
+        out.append("  — ")
+        out.append_text(plain(m.owner, "italic"))
+        if m.cadence != "once":
+            out.append(f" ({m.cadence})", style="dim")
+        out.append("\n")
+    agree = sum(1 for r in state.responses.values() if r.agree)
+    out.append(f"\n{agree} agree, {len(state.responses) - agree} concerns so far", style="bold")
+    if (r := state.responses.get(you)) is not None:
+        out.append(" · you " + ("agreed" if r.agree else "raised a concern"), style="green" if r.agree else "yellow")
+    for pid, r in state.responses.items():
+        if not r.agree:
+            out.append("\n  ✖ ", style="red")
+            out.append_text(plain(name_of(state, pid)))
+            out.append(": ")
+            out.append_text(plain(r.comment))
+    return out
+
+
+def participant_app(creds: Credentials, **conn_options: object) -> ParticipantApp:
+    """Build a participant's app for a join code (first time) or a token (coming back)."""
+    return ParticipantApp(creds, **conn_options)

@@ -1,0 +1,1 @@
+"""Provides the modal dialogs of the workshop apps (each a ``ModalScreen[T]``)."""

@@ -1,0 +1,163 @@
+"""Provides the form dialogs: one line of text, merge two ideas, the team goal, a milestone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select
+
+from client.widgets.plain import clip, plain
+from workshop.agenda import SMART_FIELDS
+from workshop.state import Idea, Milestone, SmartSheet
+
+FORM_CSS = """
+{name} {{ align: center middle; }}
+{name} > VerticalScroll {{
+    width: 76; max-width: 100%; height: auto; max-height: 95%;
+    border: thick $primary; background: $surface; padding: 0 1;
+}}
+{name} .title {{ text-style: bold; margin-bottom: 1; }}
+{name} .hint {{ color: $text-muted; }}
+{name} Horizontal.buttons {{ height: auto; align-horizontal: right; margin-top: 1; }}
+{name} Horizontal.buttons Button {{ margin-left: 1; }}
+{name} Select {{ width: 100%; }}
+"""
+
+
+class Form(ModalScreen[Any]):
+    """A dialog with OK / Cancel buttons; subclasses give ``fields`` and ``result``."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    AUTO_FOCUS = "Input, Select"
+    heading = ""
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Label(self.heading, classes="title")
+            yield from self.fields()
+            with Horizontal(classes="buttons"):
+                yield Button("OK", variant="primary", id="ok")
+                yield Button("Cancel", id="cancel")
+
+    def fields(self) -> ComposeResult:
+        yield from ()
+
+    def result(self) -> Any:
+        return None
+
+    @on(Button.Pressed, "#ok")
+    @on(Input.Submitted)
+    def _ok(self) -> None:
+        value = self.result()
+        if value is not None:
+            self.dismiss(value)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class TextDialog(Form):
+    """Ask for one line of text (prefilled); returns it, or ``None`` on cancel."""
+
+    DEFAULT_CSS = FORM_CSS.format(name="TextDialog")
+
+    def __init__(self, heading: str, value: str = "", hint: str = "") -> None:
+        super().__init__()
+        self.heading, self._value, self._hint = heading, value, hint
+
+    def fields(self) -> ComposeResult:
+        if self._hint:
+            yield Label(self._hint, classes="hint")
+        yield Input(value=self._value, id="value")
+
+    def result(self) -> str | None:
+        value = self.query_one("#value", Input).value
+        return value if value.strip() else None
+
+
+class MergeDialog(Form):
+    """Choose a duplicate idea and the idea it merges into; returns ``(source, target)``."""
+
+    DEFAULT_CSS = FORM_CSS.format(name="MergeDialog")
+    heading = "Merge duplicate ideas"
+
+    def __init__(self, ideas: list[Idea]) -> None:
+        super().__init__()
+        self._options = [(plain(f"#{i.id} {clip(i.text, 56)}"), i.id) for i in ideas]
+
+    def fields(self) -> ComposeResult:
+        yield Label("Duplicate (disappears; its dots move on):", classes="hint")
+        yield Select(self._options, id="source", prompt="the duplicate")
+        yield Label("Keep (receives the duplicate):", classes="hint")
+        yield Select(self._options, id="target", prompt="the idea to keep")
+
+    def result(self) -> tuple[str, str] | None:
+        src = self.query_one("#source", Select).value
+        dst = self.query_one("#target", Select).value
+        if src is Select.NULL or dst is Select.NULL or src == dst:
+            self.notify("Pick two different ideas.", severity="warning")
+            return None
+        return str(src), str(dst)
+
+
+class GoalDialog(Form):
+    """Edit the team goal's five SMART fields (prefilled); returns the :class:`SmartSheet`."""
+
+    DEFAULT_CSS = FORM_CSS.format(name="GoalDialog")
+    heading = "Adopt the team goal (all five fields)"
+
+    def __init__(self, sheet: SmartSheet | None) -> None:
+        super().__init__()
+        self._sheet = sheet or SmartSheet()
+
+    def fields(self) -> ComposeResult:
+        for key, label, hint in SMART_FIELDS:
+            yield Label(f"{label}: {hint}", classes="hint")
+            yield Input(value=getattr(self._sheet, key), id=key)
+
+    def result(self) -> SmartSheet | None:
+        values = {key: self.query_one(f"#{key}", Input).value.strip() for key, _l, _h in SMART_FIELDS}
+        return SmartSheet(**values)
+
+
+CADENCES = ("once", "weekly", "monthly", "quarterly")
+
+
+class MilestoneDialog(Form):
+    """Add or edit a milestone; returns the fields of ``SaveMilestone``."""
+
+    DEFAULT_CSS = FORM_CSS.format(name="MilestoneDialog")
+
+    def __init__(self, milestone: Milestone | None = None) -> None:
+        super().__init__()
+        self._m = milestone
+        self.heading = "Edit milestone" if milestone else "Add a milestone"
+
+    def fields(self) -> ComposeResult:
+        m = self._m
+        due = m.due if m else (dt.date.today() + dt.timedelta(days=30)).isoformat()
+        yield Label("Title", classes="hint")
+        yield Input(value=m.title if m else "", id="title")
+        yield Label("Owner", classes="hint")
+        yield Input(value=m.owner if m else "", id="owner")
+        yield Label("Due date (YYYY-MM-DD)", classes="hint")
+        yield Input(value=due, id="due", max_length=10)
+        yield Label("Cadence", classes="hint")
+        yield Select([(c, c) for c in CADENCES], value=m.cadence if m else "once", allow_blank=False, id="cadence")
+
+    def result(self) -> dict[str, str] | None:
+        out = {k: self.query_one(f"#{k}", Input).value.strip() for k in ("title", "owner", "due")}
+        if not out["title"] or not out["owner"]:
+            self.notify("A milestone needs a title and an owner.", severity="warning")
+            return None
+        out["cadence"] = str(self.query_one("#cadence", Select).value)
+        if self._m is not None:
+            out["milestone"] = self._m.id
+        return out

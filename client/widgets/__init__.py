@@ -1,0 +1,1 @@
+"""Provides the widgets and text helpers the workshop apps share."""

@@ -1,0 +1,59 @@
+"""Provides ``plain``: the one way other people's text reaches the screen, never as markup."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+
+from workshop.state import State
+from workshop.text import printable
+
+
+def plain(text: str, style: str = "") -> Text:
+    """Text shown exactly as typed: no markup, no actions, no terminal controls."""
+    return Text(printable(text), style=style, end="")
+
+
+def clip(text: str, width: int) -> str:
+    """One line of at most ``width`` characters, for list labels."""
+    line = " ".join(printable(text).split())
+    return line if len(line) <= width else line[: max(width - 1, 0)] + "…"
+
+
+def name_of(state: State, pid: str | None) -> str:
+    if pid is None:
+        return "anonymous"
+    p = state.participants.get(pid)
+    return p.name if p is not None else "someone"
+
+
+def countdown(state: State, now: float | None = None) -> str:
+    """``mm:ss`` left on the stage timer, ``time is up``, or an empty string."""
+    if state.timer_ends_at is None:
+        return ""
+    left = int(state.timer_ends_at - (time.time() if now is None else now))
+    if left <= 0:
+        return "time is up"
+    return f"{left // 60:02d}:{left % 60:02d} left"
+
+
+STATUS_STYLE = {
+    "online": "bold green",
+    "connecting": "yellow",
+    "reconnecting": "bold yellow",
+    "closed": "red",
+    "refused": "bold red",
+}
+
+
+def status_text(status: str) -> Text:
+    mark = "●" if status == "online" else "○"
+    return Text(f"{mark} {status}", style=STATUS_STYLE.get(status, ""), end="")
+
+
+def bar(n: int, most: int, width: int = 12) -> str:
+    """A results bar proportional to ``n`` of ``most``."""
+    if most <= 0 or n <= 0:
+        return ""
+    return "█" * max(1, round(width * n / most))

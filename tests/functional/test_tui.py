@@ -1,0 +1,241 @@
+"""The Textual apps against a real server on 127.0.0.1: one host app and two participant apps."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from client.apps.host import HostApp, host_app
+from client.apps.participant import ParticipantApp, participant_app
+from client.connection import Credentials, create_session
+from client.widgets.ideas import IdeaList
+from client.widgets.live import LiveApp
+from workshop import commands as c
+from workshop.agenda import DEFAULT_STAGES
+
+SIZE = (100, 34)
+STAGE = {s.key: i for i, s in enumerate(DEFAULT_STAGES)}
+HOSTILE = ["[bold red]hi[/]", "[@click=app.quit]x[/]", "[/]", '[link="https://evil"]docs[/]']
+
+
+async def settle(pilot: Pilot, ok: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Let the app process messages until ``ok()`` holds; fail after ``timeout`` seconds."""
+    async with asyncio.timeout(timeout):
+        while not ok():
+            await pilot.pause(0.02)
+
+
+def list_lines(app: LiveApp) -> list[str]:
+    ideas = app.screen.query_one(IdeaList)
+    return [str(ideas.get_option_at_index(n).prompt) for n in range(ideas.option_count)]
+
+
+def text_of(app: LiveApp, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).content)
+
+
+async def type_into(pilot: Pilot, selector: str, text: str) -> None:
+    pilot.app.screen.query_one(selector, Input).focus()
+    await pilot.pause()
+    await pilot.press(*("space" if ch == " " else ch for ch in text))
+
+
+async def open_session(url: str, goal: str = "30 new leads a month") -> tuple[HostApp, str]:
+    created = await create_session(url, goal=goal)
+    creds = Credentials(url=url, session=created.session, secret=created.secret)
+    return host_app(creds, join_line=f"workshop join {url}/{created.code} --name YOURNAME"), created.code
+
+
+async def online(*pairs: tuple[Pilot, LiveApp]) -> None:
+    for pilot, app in pairs:
+        await app.conn.wait_status("online")
+        await settle(pilot, lambda app=app: app.conn.state is not None and app.conn.you != "")
+
+
+async def go_to(pilot: Pilot, host: HostApp, key: str) -> None:
+    """Press n / p on the host until the stage ``key`` is open."""
+    target = STAGE[key]
+    while (index := host.conn.state.stage_index) != target:
+        await pilot.press("n" if index < target else "p")
+        await host.conn.wait_for(lambda s, index=index: s.stage_index != index)
+
+
+async def close(*apps: LiveApp) -> None:
+    for app in apps:
+        await app.workers.wait_for_complete()
+        await app.conn.close()
+
+
+async def test_workshop_through_the_apps(live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without this, a facilitator and participants could not run a workshop from the TUIs."""
+    monkeypatch.chdir(tmp_path)
+    host, code = await open_session(live.url)
+    ana = participant_app(Credentials(url=live.url, code=code, name="Ana"))
+    bo = participant_app(Credentials(url=live.url, code=code, name="Bo"))
+    async with host.run_test(size=SIZE) as hp, ana.run_test(size=SIZE) as ap, bo.run_test(size=SIZE) as bp:
+        await online((hp, host), (ap, ana), (bp, bo))
+        await settle(hp, lambda: "2 in" in text_of(host, "#join"))
+
+        # The host opens the review stage: both participants see its prompt.
+        await go_to(hp, host, "stop_start_continue")
+        prompt = DEFAULT_STAGES[STAGE["stop_start_continue"]].prompt
+        for pilot, app in ((ap, ana), (bp, bo)):
+            await settle(pilot, lambda app=app: text_of(app, "#prompt") == prompt)
+
+        # Ana types an idea; the host sees it on the board with her name.
+        await type_into(ap, "#idea-text", "Start a monthly webinar")
+        await ap.press("enter")
+        await host.conn.wait_for(lambda s: any(i.text == "Start a monthly webinar" for i in s.ideas.values()))
+        await settle(hp, lambda: "Start a monthly webinar — Ana" in text_of(host, "#board-view"))
+        await settle(ap, lambda: ana.screen.query_one("#idea-text", Input).value == "")
+
+        # Bo posts anonymously: the host sees the idea but not who wrote it.
+        await type_into(bp, "#idea-text", "Stop cold calls")
+        await bp.click("#anon")
+        await bp.click("#post")
+        await settle(hp, lambda: "Stop cold calls — anonymous" in text_of(host, "#board-view"))
+        await settle(bp, lambda: any("you, anonymously" in line for line in list_lines(bo)))
+
+        # SMART: Ana fills her sheet in the form; the host adopts a team goal prefilled from it.
+        await go_to(hp, host, "smart")
+        await settle(ap, lambda: text_of(ana, "#prompt") == DEFAULT_STAGES[STAGE["smart"]].prompt)
+        await type_into(ap, "#smart-specific", "Thirty leads")
+        for key in ("measurable", "achievable", "relevant", "time_bound"):
+            ana.screen.query_one(f"#smart-{key}", Input).value = f"{key} answer"
+        await ap.click("#submit-smart")
+        await host.conn.wait_for(lambda s: ana.conn.you in s.smart)
+        await settle(hp, lambda: "Thirty leads" in text_of(host, "#smart-view"))
+        await hp.press("g")
+        await settle(hp, lambda: hp.app.screen.query("#specific").first(Input).value == "Thirty leads")
+        hp.app.screen.query_one("#specific", Input).focus()
+        await hp.press("enter")
+        await bo.conn.wait_for(lambda s: s.team_goal is not None and s.team_goal.specific == "Thirty leads")
+
+        # Votes: each participant places dots from the list; the host reveals.
+        await go_to(hp, host, "vote")
+        for pilot, app, presses in ((ap, ana, 2), (bp, bo, 1)):
+            await settle(pilot, lambda app=app: app.screen.query_one(IdeaList).option_count == 2)
+            ideas = app.screen.query_one(IdeaList)
+            ideas.focus()
+            ideas.highlighted = 0
+            for n in range(presses):
+                await pilot.press("plus")
+                await app.conn.wait_for(lambda s, app=app, n=n: s.dots_used.get(app.conn.you, 0) == n + 1)
+        await settle(ap, lambda: "1 of 3" in text_of(ana, "#dots"))
+        await hp.press("r")
+        await ana.conn.wait_for(lambda s: s.revealed is not None)
+        await settle(ap, lambda: "█" in str(ana.screen.query_one(IdeaList).get_option_at_index(0).prompt))
+        await settle(hp, lambda: "(revealed)" in text_of(host, "#board-view"))
+
+        # Timeline: the host adds a milestone, Ana agrees, Bo raises a concern, the host finalises.
+        await go_to(hp, host, "timeline")
+        await hp.press("a")
+        await settle(hp, lambda: bool(hp.app.screen.query("#title")))
+        await type_into(hp, "#title", "Launch webinar")
+        await type_into(hp, "#owner", "Ana")
+        await hp.press("enter")
+        await ana.conn.wait_for(lambda s: len(s.milestones) == 1)
+        await settle(ap, lambda: "Launch webinar" in text_of(ana, "#timeline-view"))
+        await ap.click("#agree")
+        await type_into(bp, "#comment", "Too soon")
+        await bp.click("#concern")
+        await host.conn.wait_for(lambda s: len(s.responses) == 2)
+        await settle(hp, lambda: "1 agree, 1 concerns" in text_of(host, "#responses"))
+        await hp.press("f")
+        await bo.conn.wait_for(lambda s: s.finalised)
+        await settle(bp, lambda: "The timeline is final." in text_of(bo, "#timeline-view"))
+
+        # Ana says she is done; everyone sees the count.
+        await ap.press("f5")
+        await settle(bp, lambda: "done 1/2" in text_of(bo, "#status"))
+        await settle(hp, lambda: "done 1/2" in text_of(host, "#stage"))
+        await close(host, ana, bo)
+
+
+async def test_export_from_the_host(live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without this, the facilitator could not take the workshop's record home from the TUI."""
+    try:
+        from workshop.export import render  # noqa: F401
+    except ImportError:
+        pytest.skip("workshop.export is not there yet")
+    monkeypatch.chdir(tmp_path)
+    host, code = await open_session(live.url)
+    async with host.run_test(size=SIZE) as hp:
+        await online((hp, host))
+        ana = await live.participant(code, "Ana")
+        await host.conn.wait_for(lambda s: ana.you in s.participants)
+        await go_to(hp, host, "new_ways")
+        await ana.do(c.PostIdea, category="idea", text="Partner event in May")
+        await host.conn.wait_for(lambda s: len(s.ideas) == 1)
+        await hp.press("x")
+        await settle(hp, lambda: any(tmp_path.glob("workshop-*.md")))
+        (path,) = tmp_path.glob("workshop-*.md")
+        assert "Partner event in May" in path.read_text(encoding="utf-8")
+        await close(host)
+
+
+async def test_hostile_text_shows_literally(live) -> None:
+    """Without this, a participant's name or idea could restyle the host's screen or fire an action."""
+    host, code = await open_session(live.url)
+    async with host.run_test(size=SIZE) as hp:
+        await online((hp, host))
+        people = [await live.participant(code, name) for name in HOSTILE]
+        await go_to(hp, host, "new_ways")
+        for conn, text in zip(people, HOSTILE, strict=True):
+            await conn.do(c.PostIdea, category="idea", text=text)
+        await host.conn.wait_for(lambda s: len(s.ideas) == len(HOSTILE))
+        await settle(hp, lambda: all(f"{t} — {t}" in text_of(host, "#board-view") for t in HOSTILE))
+        await hp.press("2")
+        await settle(hp, lambda: all(t in text_of(host, "#people-view") for t in HOSTILE))
+        await hp.pause()
+        assert host.is_running
+        svg = host.export_screenshot()
+        assert "hi" in svg and host.is_running
+        await close(host)
+
+
+async def test_hostile_text_in_the_participant_app(live) -> None:
+    """Without this, a teammate's idea could crash or hijack a participant's screen."""
+    host, code = await open_session(live.url)
+    app: ParticipantApp = participant_app(Credentials(url=live.url, code=code, name=HOSTILE[0]))
+    async with host.run_test(size=SIZE) as hp, app.run_test(size=SIZE) as pp:
+        await online((hp, host), (pp, app))
+        await go_to(hp, host, "new_ways")
+        other = await live.participant(code, HOSTILE[1])
+        for text in HOSTILE:
+            await other.do(c.PostIdea, category="idea", text=text)
+        await app.conn.wait_for(lambda s: len(s.ideas) == len(HOSTILE))
+        ideas = app.screen.query_one(IdeaList)
+        await settle(pp, lambda: ideas.option_count == len(HOSTILE))
+        shown = list_lines(app)
+        assert all(any(t in line and HOSTILE[1] in line for line in shown) for t in HOSTILE)
+        assert HOSTILE[0] in text_of(app, "#status")
+        app.export_screenshot()
+        assert app.is_running
+        await close(host, app)
+
+
+def test_join_targets() -> None:
+    """Without this, a participant pasting the join line (or only its code) could not get in."""
+    from client.launch import split_target
+
+    assert split_target("ws://192.0.2.10:8765/ABCDE-FGHJK", "ws://x:1") == ("ws://192.0.2.10:8765", "ABCDE-FGHJK")
+    assert split_target("wss://w.example/ABCDE-FGHJK/", "ws://x:1") == ("wss://w.example", "ABCDE-FGHJK")
+    assert split_target("ABCDE-FGHJK", "ws://127.0.0.1:8765/") == ("ws://127.0.0.1:8765", "ABCDE-FGHJK")
+    with pytest.raises(ValueError):
+        split_target("ws://192.0.2.10:8765/", "ws://x:1")
+
+
+def test_bad_agenda_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without this, a facilitator with a broken agenda file would get a traceback instead of the reason."""
+    from workshop.cli import main
+
+    bad = tmp_path / "agenda.toml"
+    bad.write_text("[[stage]]\nkey = 'a'\n", encoding="utf-8")
+    assert main(["host", "--agenda", str(bad), "--db", str(tmp_path / "w.db")]) == 2
+    assert "cannot use agenda" in capsys.readouterr().err
