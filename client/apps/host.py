@@ -15,7 +15,7 @@ from client.connection import Credentials
 from client.dialogs.forms import GoalDialog, MergeDialog, MilestoneDialog, TextDialog
 from client.dialogs.help import HelpScreen
 from client.widgets.live import LiveApp
-from client.widgets.plain import bar, countdown, name_of, plain, status_text
+from client.widgets.plain import bar, countdown, name_of, plain, stage_prompt, status_text
 from workshop import commands as c
 from workshop.agenda import SMART_FIELDS
 from workshop.state import State
@@ -106,7 +106,7 @@ class HostApp(LiveApp):
 
     def show(self, state: State) -> None:
         self.show_timer(state)
-        self.query_one("#prompt", Static).update(plain(state.stage.prompt))
+        self.query_one("#prompt", Static).update(stage_prompt(state))
         self.query_one("#board-view", Static).update(board(state))
         self.query_one("#people-view", Static).update(people(state, set(self.conn.online)))
         self.query_one("#smart-view", Static).update(sheets(state))

@@ -14,7 +14,7 @@ from client.dialogs.forms import TextDialog
 from client.dialogs.help import HelpScreen
 from client.widgets.ideas import IdeaList
 from client.widgets.live import LiveApp
-from client.widgets.plain import countdown, name_of, plain, status_text
+from client.widgets.plain import countdown, name_of, plain, stage_prompt, status_text
 from workshop import commands as c
 from workshop.agenda import SMART_FIELDS
 from workshop.state import SmartSheet, State
@@ -43,6 +43,7 @@ class ParticipantApp(LiveApp):
     BINDINGS = [
         Binding("f1", "help", "Help"),
         Binding("f5", "done", "I'm done"),
+        Binding("f6", "toggle_anonymous", "Anonymous on/off"),
         Binding("f2", "tab('ideas-tab')", "Ideas", show=False),
         Binding("f3", "tab('smart-tab')", "SMART", show=False),
         Binding("f4", "tab('timeline-tab')", "Timeline", show=False),
@@ -116,7 +117,7 @@ class ParticipantApp(LiveApp):
         goal = Text("Goal: ", style="bold", end="")
         goal.append_text(plain(state.goal or "(not set yet)"))
         self.query_one("#goal", Static).update(goal)
-        self.query_one("#prompt", Static).update(plain(state.stage.prompt))
+        self.query_one("#prompt", Static).update(stage_prompt(state))
         if state.stage.key != self._stage_key:
             self._new_stage(state)
         left = state.dots_left(self.conn.you)
@@ -171,6 +172,15 @@ class ParticipantApp(LiveApp):
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+
+    def action_toggle_anonymous(self) -> None:
+        switch = self.query_one("#anon", Switch)
+        switch.value = not switch.value
+
+    @on(Switch.Changed, "#anon")
+    def _anonymous_changed(self, event: Switch.Changed) -> None:
+        """Say plainly, on the button itself, whether the next post carries your name."""
+        self.query_one("#post", Button).label = "Post anonymously" if event.value else "Post"
 
     def action_done(self) -> None:
         state = self.conn.state

@@ -6,6 +6,7 @@ import time
 
 from rich.text import Text
 
+from workshop.agenda import GROUND_RULES
 from workshop.state import State
 from workshop.text import printable
 
@@ -13,6 +14,14 @@ from workshop.text import printable
 def plain(text: str, style: str = "") -> Text:
     """Text shown exactly as typed: no markup, no actions, no terminal controls."""
     return Text(printable(text), style=style, end="")
+
+
+def stage_prompt(state: State) -> Text:
+    """The stage's question; the opening stage also carries the ground rules."""
+    text = plain(state.stage.prompt)
+    if state.stage.kind == "intro":
+        text.append("\nGround rules: " + " ".join(GROUND_RULES), style="italic")
+    return text
 
 
 def clip(text: str, width: int) -> str:
