@@ -18,6 +18,7 @@ from client.widgets.live import LiveApp
 from client.widgets.plain import bar, countdown, name_of, plain, stage_prompt, status_text
 from workshop import commands as c
 from workshop.agenda import SMART_FIELDS
+from workshop.export import render
 from workshop.state import State
 
 KEYS = [
@@ -238,22 +239,22 @@ class HostApp(LiveApp):
         self.command(c.FinaliseTimeline, said="Timeline finalised.")
 
     def action_export(self) -> None:
+        """Write the transcript as Markdown, JSON and CSV side by side in the current directory."""
         if (state := self._state()) is None:
             return
+        stem = Path.cwd() / f"workshop-{state.session[:8]}-{time.strftime('%Y%m%d-%H%M%S')}"
+        written: list[Path] = []
         try:
-            from workshop.export import render
-        except ImportError:
-            self.say("The exporter (workshop.export) is not installed.", "error")
-            return
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = Path.cwd() / f"workshop-{state.session[:8]}-{stamp}.md"
-        try:
-            path.write_text(render(state, "md"), encoding="utf-8")
+            for fmt, suffix in (("md", ".md"), ("json", ".json"), ("csv", ".csv")):
+                path = stem.with_suffix(suffix)
+                path.write_text(render(state, fmt), encoding="utf-8", newline="")
+                written.append(path)
         except (OSError, ValueError) as exc:
             self.say(f"Export failed: {exc}", "error")
             return
-        self.last_export = path
-        self.notify(f"Transcript written to {path}", title="Exported", markup=False, timeout=10)
+        self.last_export = written[0]
+        names = "\n".join(str(p) for p in written)
+        self.notify(f"Transcript written to\n{names}", title="Exported", markup=False, timeout=10)
 
 
 # -- views (pure: state in, Text out) ------------------------------------------------------

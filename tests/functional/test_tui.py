@@ -173,9 +173,10 @@ async def test_export_from_the_host(live, tmp_path: Path, monkeypatch: pytest.Mo
         await ana.do(c.PostIdea, category="idea", text="Partner event in May")
         await host.conn.wait_for(lambda s: len(s.ideas) == 1)
         await hp.press("x")
-        await settle(hp, lambda: any(tmp_path.glob("workshop-*.md")))
-        (path,) = tmp_path.glob("workshop-*.md")
-        assert "Partner event in May" in path.read_text(encoding="utf-8")
+        await settle(hp, lambda: any(tmp_path.glob("workshop-*.csv")))
+        for suffix in ("md", "json", "csv"):
+            (path,) = tmp_path.glob(f"workshop-*.{suffix}")
+            assert "Partner event in May" in path.read_text(encoding="utf-8")
         await close(host)
 
 
