@@ -11,19 +11,24 @@ import msgspec
 import pytest
 from msgspec.structs import replace
 
+from tests.unit import driver
+from tests.unit.driver import ANA, BEN, FAC
 from workshop import commands as c
 from workshop.audience import view_state
 from workshop.export import load_json, render
 from workshop.export.markdown import escape
-from workshop.reducer import apply
-from workshop.rules import Actor, Rejection, decide, decide_create, decide_join
+from workshop.rules import Actor
 from workshop.state import SmartSheet, State
 
-FAC = Actor(id="f", role="facilitator", seal_key=b"f-key")
-ANA = Actor(id="a", role="participant", seal_key=b"a-key")
-BEN = Actor(id="b", role="participant", seal_key=b"b-key")
 SECRET_NAME = "Zebedee"  # the author of the anonymous idea: must never appear in any export
 ZED = Actor(id="z", role="participant", seal_key=b"z-key")
+
+
+class Room(driver.Room):
+    """The shared driver, with Zebedee in the room."""
+
+    def __init__(self, goal: str = "30 new leads a month") -> None:
+        super().__init__(goal, people=(*driver.PEOPLE, (ZED, SECRET_NAME)))
 
 HOSTILE = [
     "[x](javascript:alert(1))",
@@ -31,31 +36,6 @@ HOSTILE = [
     "# heading",
     "=cmd|' /C calc'!A0",
 ]
-
-
-class Room:
-    """A state driven the way the server drives it: decide, then apply each event."""
-
-    def __init__(self, goal: str = "30 new leads a month") -> None:
-        self.state = State()
-        self.n = 0
-        self._fold(decide_create("s", goal, State().agenda))
-        for who, name in ((FAC, "Fay"), (ANA, "Ana"), (BEN, "Ben"), (ZED, SECRET_NAME)):
-            self._fold(decide_join(self.state, who.id, name, who.role))
-
-    def _fold(self, events: object) -> None:
-        assert not isinstance(events, Rejection), events
-        for event in events:
-            self.state = apply(self.state, event, self.state.seq + 1)
-
-    def do(self, actor: Actor, cmd_type: type[c.Command], **fields: object) -> int:
-        self.n += 1
-        self._fold(decide(self.state, actor, cmd_type(id=str(self.n), **fields), now=1000.0))
-        return self.state.seq
-
-    def stage(self, key: str) -> None:
-        index = next(i for i, s in enumerate(self.state.agenda) if s.key == key)
-        self.do(FAC, c.SetStage, index=index)
 
 
 TEAM = SmartSheet(

@@ -4,50 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from tests.unit.driver import ANA, BEN, FAC, Room
 from workshop import commands as c
 from workshop.agenda import AgendaError, load_agenda
 from workshop.audience import public_view, view_event, view_state
 from workshop.reducer import apply
-from workshop.rules import Actor, Rejection, decide, decide_create, decide_join
-from workshop.state import State
-
-FAC = Actor(id="f", role="facilitator", seal_key=b"f-key")
-ANA = Actor(id="a", role="participant", seal_key=b"a-key")
-BEN = Actor(id="b", role="participant", seal_key=b"b-key")
-
-
-class Room:
-    """A state driven the way the server drives it: decide, then apply each event."""
-
-    def __init__(self) -> None:
-        self.state = State()
-        self.n = 0
-        self._fold(decide_create("s", "30 new leads a month", State().agenda))
-        for who, name in ((FAC, "Fay"), (ANA, "Ana"), (BEN, "Ben")):
-            self._fold(decide_join(self.state, who.id, name, who.role))
-
-    def _fold(self, events: object) -> None:
-        assert not isinstance(events, Rejection), events
-        for event in events:
-            self.state = apply(self.state, event, self.state.seq + 1)
-
-    def do(self, actor: Actor, cmd_type: type[c.Command], **fields: object) -> int:
-        self.n += 1
-        result = decide(self.state, actor, cmd_type(id=str(self.n), **fields), now=1000.0)
-        self._fold(result)
-        return self.state.seq
-
-    def refuse(self, actor: Actor, cmd_type: type[c.Command], **fields: object) -> Rejection:
-        before = self.state
-        self.n += 1
-        result = decide(self.state, actor, cmd_type(id=str(self.n), **fields), now=1000.0)
-        assert isinstance(result, Rejection)
-        assert self.state is before
-        return result
-
-    def stage(self, key: str) -> None:
-        index = next(i for i, s in enumerate(self.state.agenda) if s.key == key)
-        self.do(FAC, c.SetStage, index=index)
+from workshop.rules import Rejection, decide
 
 
 def test_wrong_stage_names_the_stage() -> None:

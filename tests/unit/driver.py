@@ -1,0 +1,50 @@
+"""Provides Room: a session state driven the way the server drives it, without a server.
+
+Each command goes through ``decide`` and each resulting event through ``apply``, with the
+sequence numbers the event log would give them.
+"""
+
+from __future__ import annotations
+
+from workshop import commands as c
+from workshop.reducer import apply
+from workshop.rules import Actor, Rejection, decide, decide_create, decide_join
+from workshop.state import State
+
+FAC = Actor(id="f", role="facilitator", seal_key=b"f-key")
+ANA = Actor(id="a", role="participant", seal_key=b"a-key")
+BEN = Actor(id="b", role="participant", seal_key=b"b-key")
+PEOPLE = ((FAC, "Fay"), (ANA, "Ana"), (BEN, "Ben"))
+
+
+class Room:
+    def __init__(self, goal: str = "30 new leads a month", people: tuple[tuple[Actor, str], ...] = PEOPLE) -> None:
+        self.state = State()
+        self.n = 0
+        self._fold(decide_create("s", goal, State().agenda))
+        for who, name in people:
+            self._fold(decide_join(self.state, who.id, name, who.role))
+
+    def _fold(self, events: object) -> None:
+        assert not isinstance(events, Rejection), events
+        for event in events:
+            self.state = apply(self.state, event, self.state.seq + 1)
+
+    def do(self, actor: Actor, cmd_type: type[c.Command], **fields: object) -> int:
+        """Run a command that must be accepted; return the seq of its last event."""
+        self.n += 1
+        self._fold(decide(self.state, actor, cmd_type(id=str(self.n), **fields), now=1000.0))
+        return self.state.seq
+
+    def refuse(self, actor: Actor, cmd_type: type[c.Command], **fields: object) -> Rejection:
+        """Run a command that must be refused, and check that it changed nothing."""
+        before = self.state
+        self.n += 1
+        result = decide(self.state, actor, cmd_type(id=str(self.n), **fields), now=1000.0)
+        assert isinstance(result, Rejection)
+        assert self.state is before
+        return result
+
+    def stage(self, key: str) -> None:
+        index = next(i for i, s in enumerate(self.state.agenda) if s.key == key)
+        self.do(FAC, c.SetStage, index=index)
