@@ -276,8 +276,10 @@ class Connection:
                     fut.set_exception(CommandError(code, message))
             case Error(code=code, message=message):
                 log.warning("server error %s: %s", code, message)
-            case Presence(online=online):
-                self.online = online
+            case Presence(came=came, went=went):
+                gone = set(went)
+                kept = [p for p in self.online if p not in gone]
+                self.online = (*kept, *(p for p in came if p not in kept))
                 self._notify()
 
     def _apply(self, msg: EventMsg) -> None:

@@ -166,9 +166,8 @@ class WorkshopServer:
         else:
             raise Refused(Error(code="unauthorised", message="hello needs a join code, a token or a secret"))
         conn = Conn(actor=actor, outbox=outbox, address=address)
-        room.flush()  # the welcome's snapshot or backlog already holds anything unsent
         self._welcome(room, conn, msg, token)
-        room.attach(conn)
+        room.attach(conn, welcomed_at=room.published.seq)
         return room, conn
 
     def _fail(self, address: str, message: str) -> None:

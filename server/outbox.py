@@ -4,16 +4,13 @@ Frames are written at once with websockets' ``broadcast()`` (no task, no await p
 delivery), so every frame keeps the order it was given in. ``broadcast()`` has no
 backpressure, so before each write the connection's unsent bytes are checked: past the
 bound the transport is aborted and the client resumes by sequence number when it comes
-back. A stalled terminal therefore costs the server a bounded buffer and never delays
-anyone else.
+back. A stalled terminal therefore costs
+the server a bounded buffer and never delays anyone else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from websockets.asyncio.server import ServerConnection, broadcast
-from websockets.protocol import State
 
 BATCH_OPEN = b'{"type":"batch","events":['
 
@@ -35,9 +32,7 @@ class Outbox:
         """True while the peer keeps up; aborts the connection the first time it does not."""
         if self.overflowed:
             return False
-        transport = self.ws.transport
-        if transport is None or self.ws.protocol.state is not State.OPEN:
-            return False
+        transport = self.ws.transport  # broadcast() itself skips connections not open
         if transport.get_write_buffer_size() > self.limit:
             self.overflowed = True
             transport.abort()
@@ -50,8 +45,3 @@ class Outbox:
 
     async def close(self) -> None:
         """Nothing is left to flush: frames are handed to the transport as they are put."""
-
-
-def send_all(outboxes: Iterable[Outbox], frame: bytes) -> None:
-    """Send one encoded frame to many connections, each checked against its bound."""
-    broadcast([o.ws for o in outboxes if o.writable()], frame, text=True)

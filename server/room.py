@@ -13,7 +13,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from server.outbox import Outbox, batch, send_all
+from websockets.asyncio.server import broadcast
+
+from server.outbox import Outbox, batch
 from server.store import EventStore, SessionRow, Write
 from workshop import events as ev
 from workshop.audience import private_view, public_view, view_state
@@ -38,6 +40,9 @@ class Published:
     at: float
     event: ev.EventBody
     public: bytes  # the encoded EventMsg everyone without a private view receives
+    # The one participant who may be entitled to a richer copy (a voter, an anonymous
+    # author at the moment of posting); None for most events.
+    owner: str | None = None
 
 
 @dataclass(eq=False)
@@ -54,8 +59,12 @@ class Room:
     _presence_dirty: bool = False
     _flush_scheduled: bool = False
     _unsent: list[Published] = field(default_factory=list)
-    _special: set[str] = field(default_factory=set)
     _extras: dict[Conn, list[bytes]] = field(default_factory=dict)
+    # Connections welcomed since the last flush, with the seq their welcome covered.
+    _fresh: dict[Conn, int] = field(default_factory=dict)
+    _outboxes: list[Outbox] | None = None
+    _came: set[str] = field(default_factory=set)
+    _went: set[str] = field(default_factory=set)
 
     @property
     def id(self) -> str:
@@ -122,14 +131,9 @@ class Room:
             self.commands[(actor, command[0])] = (command[1], staged[-1][0])
         for seq, event in staged:
             self.published = apply(self.published, event, seq)
-            item = Published(seq, at, event, _encode_public(seq, at, event))
+            item = Published(seq, at, event, _encode_public(seq, at, event), _owner(event, actor))
             self.log.append(item)
             self._unsent.append(item)
-            # Only the actor (and a voter whose dots are refunded) can be entitled to a
-            # richer copy than the public one.
-            self._special.add(actor)
-            if isinstance(event, ev.VoteCast):
-                self._special.add(event.voter)
         self._schedule_flush()
 
     def after_events(self, conn: Conn, frame: bytes) -> None:
@@ -146,29 +150,48 @@ class Room:
         """Send everything published since the last flush: one frame per audience.
 
         Commits that complete in the same turn of the loop (a group commit) are
-        coalesced into one ``batch`` frame, encoded once for everyone without a
-        private view; the few connections with a private view or an ack get their own.
+        coalesced into one ``batch`` frame, encoded once and handed to ``broadcast()``
+        for everyone. Only the few connections that differ get their own: an owner of a
+        private copy, one welcomed mid-batch (it already has the start), and any with
+        an ack, which must follow the events it acknowledges.
         """
         self._flush_scheduled = False
         items, self._unsent = self._unsent, []
-        special, self._special = self._special, set()
         extras, self._extras = self._extras, {}
-        public = batch([i.public for i in items]) if items else b""
-        everyone: list[Outbox] = []
-        for pid, conns in self.conns.items():
-            for conn in conns:
-                if pid not in special and conn not in extras:
-                    everyone.append(conn.outbox)
-                    continue
-                frames = [self._frame_for(i, conn.actor) for i in items] if pid in special else []
+        fresh, self._fresh = self._fresh, {}
+        if not items:
+            for conn, frames in extras.items():
+                for frame in frames:
+                    conn.outbox.put(frame)
+            return
+        public = batch([i.public for i in items])
+        owners = {i.owner for i in items if i.owner is not None}
+        apart = set(fresh)
+        for pid in owners:
+            apart.update(self.conns.get(pid, ()))
+        outboxes = self.outboxes()
+        if apart:
+            outboxes = [c.outbox for conns in self.conns.values() for c in conns if c not in apart]
+        broadcast([o.ws for o in outboxes if o.writable()], public, text=True)
+        for conn in apart:
+            since = fresh.get(conn, 0)
+            if conn.actor.id in owners:
+                frames = [self._frame_for(i, conn.actor) for i in items if i.seq > since]
                 if frames:
                     conn.outbox.put(batch(frames))
-                elif public:
-                    conn.outbox.put(public)
-                for extra in extras.get(conn, ()):
-                    conn.outbox.put(extra)
-        if public:
-            send_all(everyone, public)
+            elif since < items[0].seq:
+                conn.outbox.put(public)
+            elif since < items[-1].seq:
+                conn.outbox.put(batch([i.public for i in items if i.seq > since]))
+        for conn, frames in extras.items():
+            for frame in frames:
+                conn.outbox.put(frame)
+
+    def outboxes(self) -> list[Outbox]:
+        """Every connection's outbox, rebuilt only when someone arrives or leaves."""
+        if self._outboxes is None:
+            self._outboxes = [c.outbox for conns in self.conns.values() for c in conns]
+        return self._outboxes
 
     def _frame_for(self, item: Published, actor: Actor) -> bytes:
         private = private_view(item.event, actor)
@@ -184,10 +207,15 @@ class Room:
 
     # -- connections ---------------------------------------------------------------------------
 
-    def attach(self, conn: Conn) -> None:
-        """Add a connection whose welcome was just sent; it gets every event after it."""
-        self.conns.setdefault(conn.actor.id, set()).add(conn)
-        self._presence_changed()
+    def attach(self, conn: Conn, welcomed_at: int) -> None:
+        """Add a connection whose welcome covered the log up to ``welcomed_at``."""
+        if self._unsent:
+            self._fresh[conn] = welcomed_at
+        conns = self.conns.setdefault(conn.actor.id, set())
+        if not conns:
+            self._presence(came=conn.actor.id)
+        conns.add(conn)
+        self._outboxes = None
 
     def detach(self, conn: Conn) -> None:
         conns = self.conns.get(conn.actor.id)
@@ -195,22 +223,42 @@ class Room:
             conns.discard(conn)
             if not conns:
                 del self.conns[conn.actor.id]
-        self._presence_changed()
+                self._presence(went=conn.actor.id)
+        self._fresh.pop(conn, None)
+        self._outboxes = None
 
     def online(self) -> tuple[str, ...]:
         return tuple(self.conns)
 
-    def _presence_changed(self) -> None:
-        """Coalesce presence updates: a reconnect storm sends one, not one per arrival."""
-        if self._presence_dirty:
-            return
-        self._presence_dirty = True
-        asyncio.get_running_loop().call_later(0.2, self._send_presence)
+    def _presence(self, came: str = "", went: str = "") -> None:
+        """Collect arrivals and departures; a storm of them goes out as one small delta."""
+        if came:
+            self._came.add(came)
+            self._went.discard(came)
+        if went:
+            self._went.add(went)
+            self._came.discard(went)
+        if not self._presence_dirty:
+            self._presence_dirty = True
+            asyncio.get_running_loop().call_later(0.2, self._send_presence)
 
     def _send_presence(self) -> None:
         self._presence_dirty = False
-        frame = encode(Presence(online=self.online()))
-        send_all((conn.outbox for conns in self.conns.values() for conn in conns), frame)
+        came, went = tuple(self._came), tuple(self._went)
+        self._came, self._went = set(), set()
+        if came or went:
+            frame = encode(Presence(came=came, went=went))
+            broadcast([o.ws for o in self.outboxes() if o.writable()], frame, text=True)
+
+
+def _owner(event: ev.EventBody, actor: str) -> str | None:
+    """Who may see more of ``event`` than everyone else, if anyone."""
+    match event:
+        case ev.VoteCast(voter=voter, idea=idea) if idea is not None:
+            return voter
+        case ev.IdeaPosted(idea=idea) if idea.seal is not None:
+            return actor
+    return None
 
 
 def _encode_msg(seq: int, at: float, event: ev.EventBody) -> bytes:

@@ -117,7 +117,10 @@ class Error(Message, tag="error"):
 
 
 class Presence(Message, tag="presence"):
-    online: tuple[str, ...]
+    """Who came online and who went offline since the last presence message."""
+
+    came: tuple[str, ...] = ()
+    went: tuple[str, ...] = ()
 
 
 Outbound = Created | Welcome | EventMsg | Batch | Ack | Error | Presence
