@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed
 
 from server import credentials as cred
 from server.limits import FailureCounter, Limits, TokenBucket
-from server.outbox import Outbox
+from server.outbox import Outbox, batch
 from server.room import Conn, Room, command_digest
 from server.store import EventStore, SessionRow
 from workshop import commands as c
@@ -188,8 +188,9 @@ class WorkshopServer:
         last = msg.last_seq
         if last is not None and msg.epoch == room.row.epoch and 0 <= last <= state.seq and not token:
             conn.outbox.put(encode(Welcome(seq=last, **common)))
-            for frame in room.backlog_for(conn.actor, last):
-                conn.outbox.put(frame, event=True)
+            backlog = room.backlog_for(conn.actor, last)
+            for start in range(0, len(backlog), 500):  # a long absence comes back in few frames
+                conn.outbox.put(batch(backlog[start : start + 500]))
             return
         reset = last is not None
         conn.outbox.put(encode(Welcome(seq=state.seq, snapshot=room.snapshot_for(conn.actor), reset=reset, **common)))

@@ -33,15 +33,30 @@ class Outbox:
         if self.overflowed:
             return False
         transport = self.ws.transport  # broadcast() itself skips connections not open
-        if transport.get_write_buffer_size() > self.limit:
-            self.overflowed = True
-            transport.abort()
-            return False
-        return True
+        return transport.get_write_buffer_size() <= self.limit or self.cut()
 
-    def put(self, frame: bytes, *, event: bool = False) -> None:
+    def cut(self) -> bool:
+        """Abort a connection found over its bound; False, so it drops out of a send list."""
+        self.overflowed = True
+        self.ws.transport.abort()
+        return False
+
+    def put(self, frame: bytes) -> None:
         if self.writable():
             broadcast((self.ws,), frame, text=True)
 
     async def close(self) -> None:
         """Nothing is left to flush: frames are handed to the transport as they are put."""
+
+
+def open_sockets(outboxes: list[Outbox]) -> list[ServerConnection]:
+    """The connections of ``outboxes`` still within their bound, cutting those past it.
+
+    This runs once per delivery on the hot path, hence one comprehension and no method
+    call for a connection that keeps up.
+    """
+    return [
+        o.ws
+        for o in outboxes
+        if not o.overflowed and (o.ws.transport.get_write_buffer_size() <= o.limit or o.cut())
+    ]

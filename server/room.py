@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from websockets.asyncio.server import broadcast
 
-from server.outbox import Outbox, batch
+from server.outbox import Outbox, batch, open_sockets
 from server.store import EventStore, SessionRow, Write
 from workshop import events as ev
 from workshop.audience import private_view, public_view, view_state
@@ -172,7 +172,7 @@ class Room:
         outboxes = self.outboxes()
         if apart:
             outboxes = [c.outbox for conns in self.conns.values() for c in conns if c not in apart]
-        broadcast([o.ws for o in outboxes if o.writable()], public, text=True)
+        broadcast(open_sockets(outboxes), public, text=True)
         for conn in apart:
             since = fresh.get(conn, 0)
             if conn.actor.id in owners:
@@ -248,7 +248,7 @@ class Room:
         self._came, self._went = set(), set()
         if came or went:
             frame = encode(Presence(came=came, went=went))
-            broadcast([o.ws for o in self.outboxes() if o.writable()], frame, text=True)
+            broadcast(open_sockets(self.outboxes()), frame, text=True)
 
 
 def _owner(event: ev.EventBody, actor: str) -> str | None:
