@@ -113,6 +113,9 @@ async def _host(
             await stop_demo(demo)
             await app.conn.close()
         print(f"session {created.session} (code {created.code}); join line was: {join_line}")
+        if server is not None:  # the log is local: say how to get the record out of it
+            db = args.db or default_db()
+            print(f"transcript: workshop export {created.session} --format md --db {db} -o workshop.md")
         return app.return_code or 0
     finally:
         if server is not None:
