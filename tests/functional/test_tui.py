@@ -221,6 +221,30 @@ async def test_hostile_text_in_the_participant_app(live) -> None:
         await close(host, app)
 
 
+async def test_participant_reconnects_and_keeps_what_was_typed(live) -> None:
+    """Without this, a network drop would leave a participant offline or wipe the idea they were typing."""
+    fac, code = await live.facilitator()
+    await fac.do(c.SetStage, index=STAGE["new_ways"])
+    app = participant_app(Credentials(url=live.url, code=code, name="Ana"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await online((pilot, app))
+        seen: list[str] = []
+        app.conn.on_change(lambda: seen.append(app.conn.status))
+        await settle(pilot, lambda: app.conn.state.stage.key == "new_ways")
+        await type_into(pilot, "#idea-text", "Partner webinars")
+        room = live.app.rooms[fac.creds.session]
+        for conn in room.conns[app.conn.you]:
+            conn.outbox.ws.transport.abort()  # the network drops under the participant
+        await settle(pilot, lambda: app.conn.reconnects >= 1 and app.conn.status == "online")
+        assert "reconnecting" in seen
+        assert "online" in text_of(app, "#status")
+        assert app.screen.query_one("#idea-text", Input).value == "Partner webinars"
+        await pilot.press("enter")
+        await fac.wait_for(lambda s: any(i.text == "Partner webinars" for i in s.ideas.values()))
+        assert [i.author for i in fac.state.ideas.values()] == [app.conn.you]  # still the same person
+        await close(app)
+
+
 def test_join_targets() -> None:
     """Without this, a participant pasting the join line (or only its code) could not get in."""
     from client.launch import split_target
