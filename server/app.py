@@ -19,7 +19,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from server import credentials as cred
-from server.limits import FailureCounter, Limits, TokenBucket
+from server.limits import AttemptCounter, Limits, TokenBucket
 from server.outbox import Outbox, batch
 from server.room import Conn, Room, command_digest
 from server.store import EventStore, SessionRow
@@ -59,8 +59,8 @@ class WorkshopServer:
         self.clock = clock
         self.rooms: dict[str, Room] = {}
         self.by_code: dict[str, Room] = {}
-        self.failures = FailureCounter(self.limits.join_failures_per_minute)
-        self.creates = FailureCounter(self.limits.creates_per_minute)
+        self.failures = AttemptCounter(self.limits.join_failures_per_minute)
+        self.creates = AttemptCounter(self.limits.creates_per_minute)
         for row in store.sessions():
             room = Room(row, store, clock)
             room.load()
@@ -90,7 +90,6 @@ class WorkshopServer:
         finally:
             if room is not None and conn is not None:
                 room.detach(conn)
-            await outbox.close()
 
     async def _handshake(self, ws: ServerConnection, outbox: Outbox, address: str) -> tuple[Room, Conn]:
         while True:
@@ -106,7 +105,7 @@ class WorkshopServer:
                     if wait:
                         message = f"too many new sessions from this address; wait {wait:.0f} s"
                         raise Refused(Error(code="rate_limited", message=message, retry_after=wait))
-                    self.creates.fail(address)
+                    self.creates.record(address)
                     outbox.put(encode(await self._create(msg)))
                 case Hello(version=version) if version != PROTOCOL_VERSION:
                     message = f"this server speaks protocol {PROTOCOL_VERSION}, not {version}; update workshop"
@@ -171,7 +170,7 @@ class WorkshopServer:
         return room, conn
 
     def _fail(self, address: str, message: str) -> None:
-        self.failures.fail(address)
+        self.failures.record(address)
         raise Refused(Error(code="unauthorised", message=message))
 
     def _welcome(self, room: Room, conn: Conn, msg: Hello, token: str) -> None:

@@ -41,7 +41,7 @@ class TokenBucket:
         return (1 - self.tokens) / self.rate
 
 
-class FailureCounter:
+class AttemptCounter:
     """Counts attempts (failed credentials, new sessions) per address in a sliding minute."""
 
     def __init__(self, per_minute: int) -> None:
@@ -56,5 +56,5 @@ class FailureCounter:
             return 0.0
         return 60 - (now - recent[0])
 
-    def fail(self, address: str, now: float | None = None) -> None:
+    def record(self, address: str, now: float | None = None) -> None:
         self._seen.setdefault(address, []).append(time.monotonic() if now is None else now)

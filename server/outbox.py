@@ -10,6 +10,8 @@ the server a bounded buffer and never delays anyone else.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from websockets.asyncio.server import ServerConnection, broadcast
 
 BATCH_OPEN = b'{"type":"batch","events":['
@@ -28,13 +30,6 @@ class Outbox:
         self.limit = limit_bytes
         self.overflowed = False
 
-    def writable(self) -> bool:
-        """True while the peer keeps up; aborts the connection the first time it does not."""
-        if self.overflowed:
-            return False
-        transport = self.ws.transport  # broadcast() itself skips connections not open
-        return transport.get_write_buffer_size() <= self.limit or self.cut()
-
     def cut(self) -> bool:
         """Abort a connection found over its bound; False, so it drops out of a send list."""
         self.overflowed = True
@@ -42,18 +37,15 @@ class Outbox:
         return False
 
     def put(self, frame: bytes) -> None:
-        if self.writable():
-            broadcast((self.ws,), frame, text=True)
-
-    async def close(self) -> None:
-        """Nothing is left to flush: frames are handed to the transport as they are put."""
+        broadcast(open_sockets((self,)), frame, text=True)
 
 
-def open_sockets(outboxes: list[Outbox]) -> list[ServerConnection]:
+def open_sockets(outboxes: Sequence[Outbox]) -> list[ServerConnection]:
     """The connections of ``outboxes`` still within their bound, cutting those past it.
 
     This runs once per delivery on the hot path, hence one comprehension and no method
-    call for a connection that keeps up.
+    call for a connection that keeps up. ``broadcast()`` itself skips connections that
+    are no longer open.
     """
     return [
         o.ws

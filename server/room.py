@@ -159,11 +159,13 @@ class Room:
         items, self._unsent = self._unsent, []
         extras, self._extras = self._extras, {}
         fresh, self._fresh = self._fresh, {}
-        if not items:
-            for conn, frames in extras.items():
-                for frame in frames:
-                    conn.outbox.put(frame)
-            return
+        if items:
+            self._send_events(items, fresh)
+        for conn, frames in extras.items():
+            for frame in frames:
+                conn.outbox.put(frame)
+
+    def _send_events(self, items: list[Published], fresh: dict[Conn, int]) -> None:
         public = batch([i.public for i in items])
         owners = {i.owner for i in items if i.owner is not None}
         apart = set(fresh)
@@ -183,9 +185,6 @@ class Room:
                 conn.outbox.put(public)
             elif since < items[-1].seq:
                 conn.outbox.put(batch([i.public for i in items if i.seq > since]))
-        for conn, frames in extras.items():
-            for frame in frames:
-                conn.outbox.put(frame)
 
     def outboxes(self) -> list[Outbox]:
         """Every connection's outbox, rebuilt only when someone arrives or leaves."""
