@@ -100,6 +100,15 @@ class State(msgspec.Struct, frozen=True, kw_only=True):
     def dots_left(self, voter: str) -> int:
         return self.budget - self.dots_used.get(voter, 0)
 
+    def timeline(self) -> list[Milestone]:
+        """Milestones by due date, then in the order they were added (ids are log positions)."""
+        return sorted(self.milestones.values(), key=lambda m: (m.due, len(m.id), m.id))
+
+    def agreement(self) -> tuple[int, int]:
+        """How many agreed and how many raised a concern in the current round."""
+        agree = sum(1 for r in self.responses.values() if r.agree)
+        return agree, len(self.responses) - agree
+
     def totals(self) -> dict[str, int]:
         """Dots per idea from the ballots this state can see."""
         out: dict[str, int] = {}

@@ -129,7 +129,7 @@ class HostApp(LiveApp):
         table = self.query_one("#milestones", DataTable)
         keep = self._selected_milestone()
         table.clear()
-        for m in sorted(state.milestones.values(), key=lambda m: (m.due, m.id)):
+        for m in state.timeline():
             table.add_row(plain(m.due), plain(m.title), plain(m.owner), plain(m.cadence), key=m.id)
         if keep is not None and keep in state.milestones:
             table.move_cursor(row=table.get_row_index(keep))
@@ -357,9 +357,9 @@ def responses(state: State) -> Text:
     if not state.milestones:
         out.append("No milestones yet: press a to add one.", style="dim")
         return out
-    agree = sum(1 for r in state.responses.values() if r.agree)
+    agree, concerns = state.agreement()
     voters = sum(1 for p in state.participants.values() if p.role == "participant")
-    out.append(f"Agreement round: {agree} agree, {len(state.responses) - agree} concerns, of {voters}\n", style="bold")
+    out.append(f"Agreement round: {agree} agree, {concerns} concerns, of {voters}\n", style="bold")
     for pid, r in state.responses.items():
         out.append("  ✔ " if r.agree else "  ✖ ", style="green" if r.agree else "red")
         out.append_text(plain(name_of(state, pid)))

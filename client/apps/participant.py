@@ -275,7 +275,7 @@ def timeline(state: State, you: str) -> Text:
     if not state.milestones:
         out.append("No milestones yet; the facilitator adds them in the timeline stage.", style="dim")
         return out
-    for m in sorted(state.milestones.values(), key=lambda m: (m.due, m.id)):
+    for m in state.timeline():
         out.append(f"{m.due}  ", style="bold")
         out.append_text(plain(m.title))
         out.append("  — ")
@@ -283,8 +283,8 @@ def timeline(state: State, you: str) -> Text:
         if m.cadence != "once":
             out.append(f" ({m.cadence})", style="dim")
         out.append("\n")
-    agree = sum(1 for r in state.responses.values() if r.agree)
-    out.append(f"\n{agree} agree, {len(state.responses) - agree} concerns so far", style="bold")
+    agree, concerns = state.agreement()
+    out.append(f"\n{agree} agree, {concerns} concerns so far", style="bold")
     if (r := state.responses.get(you)) is not None:
         out.append(" · you " + ("agreed" if r.agree else "raised a concern"), style="green" if r.agree else "yellow")
     for pid, r in state.responses.items():

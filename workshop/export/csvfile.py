@@ -78,7 +78,7 @@ def render_csv(state: State) -> str:
             writer.writerow([cell(row.get(c, "")) for c in COLUMNS])
     # The agreed timeline: a milestone's linked ideas go in idea_id, its state in status.
     status = "finalised" if state.finalised else "draft"
-    for m in sorted(state.milestones.values(), key=lambda m: (m.due, _num(m.id))):
+    for m in state.timeline():
         row = {"kind": "milestone", "idea_id": " ".join(m.idea_ids), "text": m.title, "status": status,
                "owner": m.owner, "due": m.due, "cadence": m.cadence}  # fmt: skip
         writer.writerow([cell(row.get(c, "")) for c in COLUMNS])

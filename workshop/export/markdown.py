@@ -181,7 +181,7 @@ class _Writer:
         self.line()
         if not self.s.milestones:
             self.line("_No milestones._")
-        milestones = sorted(self.s.milestones.values(), key=lambda m: (m.due, m.title, _num(m.id)))
+        milestones = self.s.timeline()
         for m in milestones:
             self.line(f"- **{escape(m.due)}**: {escape(m.title)}")
             self.line(f"  - Owner: {escape(m.owner)}")
