@@ -42,6 +42,9 @@ async def start_server(db: Path, limits: Limits | None = None, port: int = 0) ->
 
 
 async def stop_server(live: LiveServer) -> None:
+    """Close the clients this server handed out, then the server and its log."""
+    for conn in live.clients:
+        await conn.close()
     live.ws_server.close()
     await live.ws_server.wait_closed()
     live.app.store.close()
@@ -53,8 +56,6 @@ async def live(tmp_path: Path) -> AsyncIterator[LiveServer]:
     try:
         yield srv
     finally:
-        for conn in srv.clients:
-            await conn.close()
         await stop_server(srv)
 
 

@@ -216,8 +216,6 @@ async def test_dropped_participant_resumes_exactly(tmp_path: Path, kind: str) ->
         assert_exact_history(ana)
         assert ana.reconnects == 1
     finally:
-        for conn in live.clients:
-            await conn.close()
         await proxy.close()
         await stop_server(live)
 
@@ -255,8 +253,6 @@ async def test_half_open_link_resumes_and_commands_apply_once(tmp_path: Path) ->
         assert ben.state.seq == room.published.seq
         assert_exact_history(ana)
     finally:
-        for conn in live.clients:
-            await conn.close()
         await proxy.close()
         await stop_server(live)
 
@@ -324,8 +320,6 @@ async def test_retried_command_is_deduplicated_across_restart(tmp_path: Path) ->
         first = await _ask(live.url, hello, encode(cmd))
         assert isinstance(first, Ack)
     finally:
-        for conn in live.clients:
-            await conn.close()
         await stop_server(live)
 
     events = _count(db, "events")
@@ -410,8 +404,6 @@ async def test_stalled_reader_is_cut_and_never_delays_others(tmp_path: Path) -> 
     finally:
         if sock is not None:
             sock.close()
-        for conn in live.clients:
-            await conn.close()
         await stop_server(live)
 
 
