@@ -178,10 +178,6 @@ class Connection:
         """Build a command with a fresh id and send it: ``await conn.do(PostIdea, text=...)``."""
         return await self.send(kind(id=self.new_id(), **fields))
 
-    @property
-    def pending(self) -> int:
-        return len(self._pending)
-
     # -- waiting ---------------------------------------------------------------------------------
 
     async def wait_for(self, predicate: Callable[[State], bool], timeout: float = 10.0) -> State:

@@ -205,20 +205,13 @@ class ParticipantApp(LiveApp):
         self._post(text, str(category), anonymous)
 
     def _post(self, text: str, category: str, anonymous: bool) -> None:
-        async def go() -> None:
-            from client.connection import CommandError
-
-            try:
-                await self.conn.do(c.PostIdea, text=text, category=category, anonymous=anonymous)
-            except CommandError as exc:
-                self.notify(exc.message, title="Not posted", severity="error", markup=False)
-                return
+        def clear() -> None:
             box = self.query_one("#idea-text", Input)
             if box.value == text:  # clear only what was sent, never newer typing
                 box.value = ""
-            self.notify("Posted anonymously." if anonymous else "Posted.", timeout=2)
 
-        self.run_worker(go(), group="commands", exit_on_error=False)
+        said = "Posted anonymously." if anonymous else "Posted."
+        self.command(c.PostIdea, said=said, then=clear, text=text, category=category, anonymous=anonymous)
 
     def action_vote(self, delta: int) -> None:
         if (iid := self.query_one(IdeaList).selected_id) is not None:

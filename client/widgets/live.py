@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from textual.app import App
@@ -71,8 +72,14 @@ class LiveApp(App[int]):
     def show_timer(self, state: State) -> None:
         """Redraw the countdown (called every second while a timer runs)."""
 
-    def command(self, kind: type[c.Command], said: str = "", **fields: object) -> None:
-        """Send a command without blocking; a refusal is shown, ``said`` is shown on success."""
+    def command(
+        self,
+        kind: type[c.Command],
+        said: str = "",
+        then: Callable[[], None] | None = None,
+        **fields: object,
+    ) -> None:
+        """Send a command without blocking; a refusal is shown, on success ``said`` and ``then``."""
 
         async def go() -> None:
             try:
@@ -80,6 +87,8 @@ class LiveApp(App[int]):
             except CommandError as exc:
                 self.notify(exc.message, title="Not done", severity="error", markup=False)
             else:
+                if then is not None:
+                    then()
                 if said:
                     self.notify(said, markup=False)
 
