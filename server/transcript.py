@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from server.store import connect
@@ -15,21 +16,24 @@ def load_session(db: Path, session: str) -> State | None:
     conn = connect(db)
     try:
         row = conn.execute("SELECT id FROM sessions WHERE id = ? OR code = ?", (session, session.upper())).fetchone()
-        if row is None:
-            return None
-        rows = conn.execute("SELECT seq, body FROM events WHERE session = ? ORDER BY seq", (row[0],))
-        return replay((seq, event_decoder.decode(body)) for seq, body in rows)
+        return None if row is None else _fold(conn, row[0])
     finally:
         conn.close()
 
 
 def list_sessions(db: Path) -> list[tuple[str, str, str, int]]:
+    """Every session in the log: id, join code, goal and number of events."""
     conn = connect(db)
     try:
         out = []
-        for sid, code in conn.execute("SELECT id, code FROM sessions ORDER BY created"):
-            state = load_session(db, sid)
-            out.append((sid, code, state.goal if state else "", state.seq if state else 0))
+        for sid, code in conn.execute("SELECT id, code FROM sessions ORDER BY created").fetchall():
+            state = _fold(conn, sid)
+            out.append((sid, code, state.goal, state.seq))
         return out
     finally:
         conn.close()
+
+
+def _fold(conn: sqlite3.Connection, session: str) -> State:
+    rows = conn.execute("SELECT seq, body FROM events WHERE session = ? ORDER BY seq", (session,))
+    return replay((seq, event_decoder.decode(body)) for seq, body in rows)
