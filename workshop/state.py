@@ -16,6 +16,11 @@ Role = Literal["facilitator", "participant"]
 Cadence = Literal["once", "weekly", "monthly", "quarterly"]
 
 
+def log_order(item_id: str) -> tuple[int, str]:
+    """Sort key putting ids made from log positions ("9" before "10") in the order they arose."""
+    return (len(item_id), item_id)
+
+
 class Participant(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     name: str
@@ -102,7 +107,7 @@ class State(msgspec.Struct, frozen=True, kw_only=True):
 
     def timeline(self) -> list[Milestone]:
         """Milestones by due date, then in the order they were added (ids are log positions)."""
-        return sorted(self.milestones.values(), key=lambda m: (m.due, len(m.id), m.id))
+        return sorted(self.milestones.values(), key=lambda m: (m.due, log_order(m.id)))
 
     def agreement(self) -> tuple[int, int]:
         """How many agreed and how many raised a concern in the current round."""

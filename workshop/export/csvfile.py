@@ -10,7 +10,7 @@ import csv
 import io
 
 from workshop.export.markdown import idea_order, stage_titles
-from workshop.state import State
+from workshop.state import State, log_order
 from workshop.text import printable
 
 COLUMNS = (
@@ -60,7 +60,7 @@ def render_csv(state: State) -> str:
         }
         writer.writerow([cell(row.get(c, "")) for c in COLUMNS])
     for voter, ballot in state.ballots.items():
-        for iid, dots in sorted(ballot.items(), key=lambda kv: _num(kv[0])):
+        for iid, dots in sorted(ballot.items(), key=lambda kv: log_order(kv[0])):
             idea = state.ideas.get(iid)
             row = {
                 "kind": "vote",
@@ -85,5 +85,3 @@ def render_csv(state: State) -> str:
     return out.getvalue()
 
 
-def _num(iid: str) -> tuple[int, str]:
-    return (int(iid), "") if iid.isdigit() else (1 << 62, iid)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from workshop.agenda import GROUND_RULES, SMART_FIELDS
-from workshop.state import Idea, SmartSheet, State
+from workshop.state import Idea, SmartSheet, State, log_order
 from workshop.text import printable
 
 # Every character with a meaning in CommonMark/GFM inline or block syntax.
@@ -40,10 +40,6 @@ def stage_titles(state: State) -> dict[str, str]:
     return {s.key: s.title for s in state.agenda}
 
 
-def _num(iid: str) -> tuple[int, str]:
-    return (int(iid), "") if iid.isdigit() else (1 << 62, iid)
-
-
 def idea_order(state: State, ideas: Iterable[Idea]) -> list[Idea]:
     """Ideas in agenda order, then their stage's category order, then posting order."""
     stage_pos = {s.key: i for i, s in enumerate(state.agenda)}
@@ -55,7 +51,7 @@ def idea_order(state: State, ideas: Iterable[Idea]) -> list[Idea]:
             i.stage,
             cat_pos.get((i.stage, i.category), 1 << 30),
             i.category,
-            _num(i.id),
+            log_order(i.id),
         ),
     )
 
