@@ -19,7 +19,7 @@ from server.outbox import Outbox, batch, open_sockets
 from server.store import EventStore, SessionRow, Write
 from workshop import events as ev
 from workshop.audience import private_view, public_view, view_state
-from workshop.protocol import EventMsg, Presence, encode, encoder
+from workshop.protocol import EventMsg, Presence, encode, encoder, event_decoder
 from workshop.reducer import apply
 from workshop.rules import Actor, Rejection, decide
 from workshop.state import State
@@ -74,8 +74,6 @@ class Room:
 
     def load(self) -> None:
         """Rebuild from the store: the same fold every client runs."""
-        from workshop.protocol import event_decoder
-
         state = State()
         for seq, at, body in self.store.events(self.id):
             event = event_decoder.decode(body)
