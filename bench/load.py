@@ -254,7 +254,7 @@ class ServerProc:
     def __init__(self, target: str, port: int, db: Path, log: Path) -> None:
         py = sys.executable
         if target == "workshop":
-            self.argv = [py, "-m", "workshop.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(db)]
+            self.argv = [py, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(db)]
             self.ready_text = "workshop server on"
         else:
             self.argv = [py, "-m", "bench.raw_server", "--port", str(port)]

@@ -162,7 +162,7 @@ async def test_serve_with_tls_is_verified_by_the_client(tmp_path: Path, certific
     """Without this, a remote team's codes, tokens and ideas would cross the network readable or spoofable."""
     cert, key = certificate
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "workshop.cli", "serve", "--port", "0", "--db", str(tmp_path / "w.db"),
+        sys.executable, "-m", "cli", "serve", "--port", "0", "--db", str(tmp_path / "w.db"),
         "--certfile", str(cert), "--keyfile", str(key),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip

@@ -414,7 +414,7 @@ async def _serve(db: Path, port: int = 0) -> tuple[asyncio.subprocess.Process, i
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "workshop.cli",
+        "cli",
         "serve",
         "--host",
         "127.0.0.1",

@@ -258,7 +258,7 @@ def test_join_targets() -> None:
 
 def test_bad_agenda_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Without this, a facilitator with a broken agenda file would get a traceback instead of the reason."""
-    from workshop.cli import main
+    from cli.main import main
 
     bad = tmp_path / "agenda.toml"
     bad.write_text("[[stage]]\nkey = 'a'\n", encoding="utf-8")

@@ -1,7 +1,7 @@
-"""Provides the ``workshop`` command: wiring of server, clients and exporters.
+"""Provides ``main``: the ``workshop`` command line and what each subcommand runs.
 
-Each subcommand imports what it needs when it runs, so ``import workshop`` stays free of
-sockets, databases and Textual (the layering test checks this).
+Each subcommand imports what it needs when it runs, so ``workshop --help`` starts fast and a
+subcommand never pays for the libraries of another.
 """
 
 from __future__ import annotations
