@@ -157,10 +157,13 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _sessions(args: argparse.Namespace) -> int:
+    import datetime as dt
+
     from server.transcript import list_sessions
 
-    for sid, code, goal, events in list_sessions(_open_log(args.db)):
-        print(f"{sid}  {code}  {events:>5} events  {goal}")
+    for s in list_sessions(_open_log(args.db)):
+        when = dt.datetime.fromtimestamp(s.created).strftime("%Y-%m-%d %H:%M") if s.created else "date unknown"
+        print(f"{when}  {s.id}  {s.code}  {s.events:>5} events  {s.goal}")
     return 0
 
 

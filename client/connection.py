@@ -3,7 +3,9 @@
 It keeps a replica of the session (folded with the same ``apply`` as the server), survives
 drops by reconnecting with websockets' own backoff and resuming from its last sequence
 number, and keeps every command it was given until the server acknowledges it, resending
-after a reconnect under the same id so that it is applied once.
+after a reconnect under the same id so that it is applied once. A command the server could
+not save (``server_error``: a full disk, say) is kept too and sent again with backoff; the
+count of such commands is ``unsaved``, for the apps to say so plainly.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import itertools
 import logging
 import secrets
 import ssl
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -43,6 +45,7 @@ from workshop.state import State
 log = logging.getLogger("workshop.client")
 
 Status = Literal["connecting", "online", "reconnecting", "closed", "refused"]
+RETRYABLE = frozenset({"server_error"})  # the server could not save it; the same command may succeed later
 
 
 class CommandError(Exception):
@@ -54,7 +57,7 @@ class CommandError(Exception):
         self.message = message
 
 
-class Refused(Exception):
+class JoinRefused(Exception):
     """The server would not let this connection in (bad code, secret or token)."""
 
 
@@ -83,7 +86,7 @@ async def create_session(
         await ws.send(encode(Create(goal=goal, name=name, agenda=agenda or None)), text=True)
         reply = outbound_decoder.decode(await ws.recv())
     if isinstance(reply, Error):
-        raise Refused(reply.message)
+        raise JoinRefused(reply.message)
     assert isinstance(reply, Created)
     return reply
 
@@ -107,11 +110,15 @@ class Connection:
         self.epoch = ""
         self.online: tuple[str, ...] = ()
         self.status: Status = "connecting"
-        self.reason = ""
+        self.unsaved = 0  # commands the server could not save yet, being sent again
         self._ssl = ssl_context
         self._ping = (ping_interval, ping_timeout)
         self._delays = functools.partial(backoff, initial_delay=1.0, min_delay=0.5, max_delay=reconnect_max_delay)
+        self._retry_delays: Iterator[float] | None = None  # backoff for commands the server could not save
+        self._gap_delays: Iterator[float] | None = None  # backoff for a stream that keeps skipping
+        self._want_snapshot = False
         self._pending: dict[str, tuple[bytes, asyncio.Future[int]]] = {}
+        self._unsaved: set[str] = set()
         self._ids = itertools.count(1)
         self._id_prefix = secrets.token_hex(4)
         self._listeners: list[Callable[[], None]] = []
@@ -125,22 +132,29 @@ class Connection:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self, timeout: float = 10.0) -> None:
-        """Connect and wait for the first welcome; raise :class:`Refused` if turned away."""
+        """Connect and wait for the first welcome; raise :class:`JoinRefused` if turned away."""
         self._task = asyncio.get_running_loop().create_task(self._run())
         waiter = asyncio.ensure_future(self._welcomed.wait())
         done, _ = await asyncio.wait({waiter, self._task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         if self._task in done:
             waiter.cancel()
-            self._task.result()  # raises Refused
+            self._task.result()  # raises JoinRefused
         if waiter not in done:
             waiter.cancel()
             raise TimeoutError(f"no answer from {self.creds.url} within {timeout:.0f} s")
 
     async def close(self) -> None:
+        """Stop for good; a command still waiting for its ack fails with :class:`CommandError` ``closed``."""
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Refused):
+            with contextlib.suppress(asyncio.CancelledError, JoinRefused):
                 await self._task
+        for task in list(self._background):
+            task.cancel()
+        pending, self._pending = self._pending, {}
+        for _frame, fut in pending.values():
+            if not fut.done():
+                fut.set_exception(CommandError("closed", "the connection was closed before the server confirmed this"))
         self._set_status("closed")
 
     async def __aenter__(self) -> Connection:
@@ -220,14 +234,18 @@ class Connection:
             self._ws = None
             self.reconnects += 1
             self._set_status("reconnecting")
+            if self._want_snapshot:
+                # The stream skipped an event: come back for a whole snapshot, and if that keeps
+                # happening, back off rather than reconnect in a loop.
+                self._gap_delays = self._gap_delays or self._delays()
+                await asyncio.sleep(next(self._gap_delays))
 
     async def _session(self, ws: ClientConnection) -> None:
         await ws.send(encode(self._hello()), text=True)
         welcome = outbound_decoder.decode(await ws.recv())
         if isinstance(welcome, Error):
-            self.reason = welcome.message
             self._set_status("refused")
-            raise Refused(welcome.message)
+            raise JoinRefused(welcome.message)
         assert isinstance(welcome, Welcome)
         self._on_welcome(welcome)
         self._ws = ws
@@ -239,7 +257,9 @@ class Connection:
 
     def _hello(self) -> Hello:
         cr = self.creds
-        resume = dict(last_seq=self.state.seq, epoch=self.epoch) if self.state is not None else {}
+        resume = {}
+        if self.state is not None and not self._want_snapshot:
+            resume = dict(last_seq=self.state.seq, epoch=self.epoch)
         if cr.secret:
             return Hello(session=cr.session, secret=cr.secret, **resume)
         if cr.token:
@@ -252,6 +272,7 @@ class Connection:
         self.you, self.role, self.epoch, self.online = w.you, w.role, w.epoch, w.online
         if w.snapshot is not None:
             self.state = w.snapshot
+            self._want_snapshot = False
         self._welcomed.set()
         self._notify()
 
@@ -264,10 +285,14 @@ class Connection:
                     self._apply(item)
             case Ack(id=cid, seq=seq):
                 _, fut = self._pending.pop(cid, (b"", None))
+                self._saved(cid)
                 if fut is not None and not fut.done():
                     fut.set_result(seq)
+            case Error(id=cid, code=code) if cid and code in RETRYABLE and cid in self._pending:
+                self._retry_later(cid)
             case Error(id=cid, code=code, message=message) if cid:
                 _, fut = self._pending.pop(cid, (b"", None))
+                self._saved(cid)
                 if fut is not None and not fut.done():
                     fut.set_exception(CommandError(code, message))
             case Error(code=code, message=message):
@@ -282,23 +307,51 @@ class Connection:
         assert self.state is not None
         if msg.seq <= self.state.seq:
             return  # already have it (an overlap after a resume): never twice
-        if msg.seq != self.state.seq + 1 and self._ws is not None:
-            # A gap: drop this connection; the reconnect resumes from our last seq.
-            log.warning("gap in the event stream at %s (have %s); resuming", msg.seq, self.state.seq)
-            self._spawn(self._ws.close(4000, "gap"))
+        if msg.seq != self.state.seq + 1:
+            # A gap the server should never leave: drop this connection and come back for a
+            # whole snapshot (a resume from our seq would meet the same gap).
+            if self._ws is not None and not self._want_snapshot:
+                log.warning("gap in the event stream at %s (have %s); asking for a snapshot", msg.seq, self.state.seq)
+                self._want_snapshot = True
+                self._spawn(self._ws.close(4000, "gap"))
             return
         self.state = apply(self.state, msg.event, msg.seq)
+        self._gap_delays = None
         self._notify()
 
+    def _retry_later(self, cid: str) -> None:
+        """Send a command the server could not save again after a backoff, under the same id."""
+        if cid not in self._unsaved:
+            self._unsaved.add(cid)
+            self.unsaved = len(self._unsaved)
+            self._notify()
+        self._retry_delays = self._retry_delays or self._delays()
+        delay = next(self._retry_delays)
+
+        async def again() -> None:
+            await asyncio.sleep(delay)
+            entry = self._pending.get(cid)
+            if entry is not None and self._ws is not None and self.status == "online":
+                await self._send_frame(self._ws, entry[0])
+
+        self._spawn(again())
+
+    def _saved(self, cid: str) -> None:
+        if cid in self._unsaved:
+            self._unsaved.discard(cid)
+            self.unsaved = len(self._unsaved)
+            if not self._unsaved:
+                self._retry_delays = None
+            self._notify()
+
     def _spawn_send(self, frame: bytes) -> None:
-        ws = self._ws
-        assert ws is not None
+        assert self._ws is not None
+        self._spawn(self._send_frame(self._ws, frame))
 
-        async def go() -> None:
-            with contextlib.suppress(ConnectionClosed):
-                await ws.send(frame, text=True)
-
-        self._spawn(go())
+    @staticmethod
+    async def _send_frame(ws: ClientConnection, frame: bytes) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await ws.send(frame, text=True)
 
     def _spawn(self, coro: Coroutine[object, object, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -319,4 +372,4 @@ class Connection:
                 fut.set_result(None)
 
 
-__all__ = ["CommandError", "Connection", "Credentials", "Refused", "create_session"]
+__all__ = ["CommandError", "Connection", "Credentials", "JoinRefused", "create_session"]

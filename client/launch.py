@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from client.connection import Credentials, Refused, create_session
+from client.connection import Credentials, JoinRefused, create_session
 from workshop.agenda import AgendaError, Stage, load_agenda
 
 WILDCARDS = ("0.0.0.0", "::", "")
@@ -100,7 +100,7 @@ async def _host(
     try:
         try:
             created = await create_session(url, goal=args.goal, name=args.name, agenda=agenda)
-        except (Refused, OSError, TimeoutError) as exc:
+        except (JoinRefused, OSError, TimeoutError) as exc:
             _err(f"cannot create a session on {url}: {exc}")
             return 1
         join_line = f"workshop join {public}/{created.code} --name YOURNAME"
@@ -121,7 +121,7 @@ async def _host(
         if server is not None:
             server.close()
             await server.wait_closed()
-            store_app.store.close()
+            store_app.close()
 
 
 def run_join(args: argparse.Namespace) -> int:

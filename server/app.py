@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import ssl
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from server import credentials as cred
 from server.limits import AttemptCounter, Limits, TokenBucket
-from server.outbox import Outbox, batch
-from server.room import Conn, Room, command_digest
+from server.outbox import Deliver, Outbox, Sink, batch, deliver
+from server.room import Conn, Room
 from server.store import EventStore, SessionRow
 from workshop import commands as c
 from workshop.agenda import DEFAULT_STAGES
@@ -42,7 +44,7 @@ from workshop.rules import Actor, Rejection, decide, decide_create, decide_join
 log = logging.getLogger("workshop.server")
 
 
-class Refused(Exception):
+class HandshakeRefused(Exception):
     """A handshake that cannot go on; its error is sent before the socket closes."""
 
     def __init__(self, error: Error) -> None:
@@ -50,25 +52,93 @@ class Refused(Exception):
         self.error = error
 
 
-class WorkshopServer:
-    """Every session on this server, loaded from the store at start-up."""
+def _wait(seconds: float) -> str:
+    """A wait a person can act on: never "0.0 s"."""
+    return "a moment" if seconds < 1 else f"{math.ceil(seconds)} s"
 
-    def __init__(self, store: EventStore, limits: Limits | None = None, clock: Callable[[], float] = time.time) -> None:
+
+class WorkshopServer:
+    """The sessions of one log: each loaded on first use and let go of when idle.
+
+    Start-up reads nothing but the schema, so a log with years of finished sessions starts as
+    fast as an empty one, and memory holds only the rooms someone is in (or left moments ago).
+    """
+
+    def __init__(
+        self,
+        store: EventStore,
+        limits: Limits | None = None,
+        clock: Callable[[], float] = time.time,
+        deliver: Deliver = deliver,  # type: ignore[assignment]
+    ) -> None:
         self.store = store
         self.limits = limits or Limits()
         self.clock = clock
-        self.rooms: dict[str, Room] = {}
-        self.by_code: dict[str, Room] = {}
+        self.deliver = deliver
+        self.rooms: dict[str, Room] = {}  # the loaded ones
+        self._codes: dict[str, str] = {}  # join code -> session, for loaded rooms
+        self._loading: dict[str, asyncio.Future[Room | None]] = {}
+        self._idle_timers: dict[str, asyncio.TimerHandle] = {}
         self.failures = AttemptCounter(self.limits.join_failures_per_minute)
         self.creates = AttemptCounter(self.limits.creates_per_minute)
-        for row in store.sessions():
-            room = Room(row, store, clock)
-            room.load()
-            self._register(room)
+
+    # -- rooms ---------------------------------------------------------------------------------
+
+    async def room(self, session: str) -> Room | None:
+        """The room of ``session``, loading it from the log if it is not in memory."""
+        if (room := self.rooms.get(session)) is not None:
+            return room
+        loading = self._loading.get(session)
+        if loading is None:
+            loading = asyncio.get_running_loop().create_future()
+            self._loading[session] = loading
+            try:
+                stored = await asyncio.to_thread(self.store.load, session) if session else None
+                room = None if stored is None else self._new_room(stored.row)
+                if room is not None and stored is not None:
+                    room.load(stored)
+                    self._register(room)
+                loading.set_result(room)
+            except BaseException as exc:
+                loading.set_exception(exc)
+                raise
+            finally:
+                del self._loading[session]
+        return await asyncio.shield(loading)
+
+    async def room_by_code(self, code: str) -> Room | None:
+        session = self._codes.get(code) or await asyncio.to_thread(self.store.session_by_code, code)
+        return None if session is None else await self.room(session)
+
+    def _new_room(self, row: SessionRow) -> Room:
+        return Room(row, self.store, self.clock, self.deliver, tail_size=self.limits.tail_events)
 
     def _register(self, room: Room) -> None:
         self.rooms[room.id] = room
-        self.by_code[room.row.code] = room
+        self._codes[room.row.code] = room.id
+        self._idle_check(room)
+
+    def _idle_check(self, room: Room) -> None:
+        """Let ``room`` go once it has stayed idle (nobody in, nothing being written) for a while."""
+        timer = self._idle_timers.pop(room.id, None)
+        if timer is not None:
+            timer.cancel()
+        if room.idle:
+            loop = asyncio.get_running_loop()
+            self._idle_timers[room.id] = loop.call_later(self.limits.room_idle_seconds, self._evict, room)
+
+    def _evict(self, room: Room) -> None:
+        self._idle_timers.pop(room.id, None)
+        if room.idle and self.rooms.get(room.id) is room:
+            del self.rooms[room.id]
+            self._codes.pop(room.row.code, None)
+
+    def close(self) -> None:
+        """Stop the idle timers and close the log (after the websocket server has closed)."""
+        for timer in self._idle_timers.values():
+            timer.cancel()
+        self._idle_timers.clear()
+        self.store.close()
 
     # -- the connection handler ----------------------------------------------------------
 
@@ -81,8 +151,8 @@ class WorkshopServer:
             room, conn = await self._handshake(ws, outbox, address)
             bucket = TokenBucket(self.limits.commands_per_second, self.limits.command_burst)
             async for frame in ws:
-                self._on_frame(room, conn, bucket, frame)
-        except Refused as refused:
+                self.on_frame(room, conn, bucket, frame)
+        except HandshakeRefused as refused:
             outbox.put(encode(refused.error))
             await _close_refused(ws)
         except ConnectionClosed:
@@ -90,122 +160,142 @@ class WorkshopServer:
         finally:
             if room is not None and conn is not None:
                 room.detach(conn)
+                self._idle_check(room)
 
-    async def _handshake(self, ws: ServerConnection, outbox: Outbox, address: str) -> tuple[Room, Conn]:
+    async def _handshake(self, ws: ServerConnection, outbox: Sink, address: str) -> tuple[Room, Conn]:
         while True:
             frame = await ws.recv()
             if len(frame) > self.limits.max_frame:
-                raise Refused(Error(code="too_large", message=f"message is over {self.limits.max_frame} bytes"))
+                raise HandshakeRefused(
+                    Error(code="too_large", message=f"message is over {self.limits.max_frame} bytes")
+                )
             msg = decode_inbound(frame)
             match msg:
                 case Error():
-                    raise Refused(msg)
+                    raise HandshakeRefused(msg)
                 case Create():
-                    wait = self.creates.wait(address)
-                    if wait:
-                        message = f"too many new sessions from this address; wait {wait:.0f} s"
-                        raise Refused(Error(code="rate_limited", message=message, retry_after=wait))
-                    self.creates.record(address)
-                    outbox.put(encode(await self._create(msg)))
-                case Hello(version=version) if version != PROTOCOL_VERSION:
-                    message = f"this server speaks protocol {PROTOCOL_VERSION}, not {version}; update workshop"
-                    raise Refused(Error(code="unsupported_version", message=message))
+                    outbox.put(encode(await self.create(msg, address)))
                 case Hello():
-                    return await self._hello(msg, outbox, address)
+                    return await self.hello(msg, outbox, address)
                 case _:
-                    raise Refused(Error(code="not_joined", message="send hello before any command"))
+                    raise HandshakeRefused(Error(code="not_joined", message="send hello before any command"))
 
-    async def _create(self, msg: Create) -> Created:
+    async def create(self, msg: Create, address: str) -> Created:
+        """Open a new session for ``msg``; its sender will be its facilitator."""
+        wait = self.creates.wait(address)
+        if wait:
+            message = f"too many new sessions from this address; wait {_wait(wait)}"
+            raise HandshakeRefused(Error(code="rate_limited", message=message, retry_after=wait))
+        self.creates.record(address)
         agenda = tuple(msg.agenda) if msg.agenda else DEFAULT_STAGES
         secret = cred.new_secret()
-        row = SessionRow(id=cred.new_id(), code=cred.new_code(), secret_hash=cred.digest(secret), epoch=cred.new_id())
+        row = SessionRow(
+            id=cred.new_id(),
+            code=cred.new_code(),
+            secret_hash=cred.digest(secret),
+            epoch=cred.new_id(),
+            created=self.clock(),
+        )
         events = decide_create(row.id, msg.goal, agenda)
-        facilitator = cred.new_id()
-        room = Room(row, self.store, self.clock)
+        facilitator = Actor(id=cred.new_id(), role="facilitator", seal_key=cred.seal_key(secret))
+        room = self._new_room(row)
         if not isinstance(events, Rejection):
-            joined = decide_join(room.decided, facilitator, msg.name or "Facilitator", "facilitator")
+            joined = decide_join(room.decided, facilitator.id, msg.name or "Facilitator", "facilitator")
             events = joined if isinstance(joined, Rejection) else events + joined
         if isinstance(events, Rejection):
-            raise Refused(Error(code=events.code, message=events.message))
-        await room.submit(events, actor=facilitator, new_session=row)
+            raise HandshakeRefused(Error(code=events.code, message=events.message))
+        await self._stored(room.submit(events, actor=facilitator, new_session=row))
         self._register(room)
         log.info("session %s created", row.id)
         return Created(session=row.id, code=row.code, secret=secret)
 
-    async def _hello(self, msg: Hello, outbox: Outbox, address: str) -> tuple[Room, Conn]:
+    async def hello(self, msg: Hello, outbox: Sink, address: str) -> tuple[Room, Conn]:
+        """Admit the sender of ``msg`` to a session and queue what it needs to catch up."""
+        if msg.version != PROTOCOL_VERSION:
+            message = f"this server speaks protocol {PROTOCOL_VERSION}, not {msg.version}; update workshop"
+            raise HandshakeRefused(Error(code="unsupported_version", message=message))
         wait = self.failures.wait(address)
         if wait:
-            raise Refused(
-                Error(code="rate_limited", message=f"too many failed attempts; wait {wait:.0f} s", retry_after=wait)
-            )
+            message = f"too many failed attempts; wait {_wait(wait)}"
+            raise HandshakeRefused(Error(code="rate_limited", message=message, retry_after=wait))
         token = ""
         if msg.code:
-            room = self.by_code.get(cred.normalise_code(msg.code))
+            room = await self.room_by_code(cred.normalise_code(msg.code))
             if room is None or (msg.session and msg.session != room.id):
                 self._fail(address, "no session has that join code")
             token = cred.new_token()
-            pid = cred.new_id()
-            events = decide_join(room.decided, pid, msg.name.strip(), "participant")
+            actor = Actor(id=cred.new_id(), role="participant", seal_key=cred.seal_key(token))
+            events = decide_join(room.decided, actor.id, msg.name.strip(), "participant")
             if isinstance(events, Rejection):
-                raise Refused(Error(code=events.code, message=events.message))
-            await room.submit(events, actor=pid, member=(pid, cred.digest(token)))
-            actor = Actor(id=pid, role="participant", seal_key=cred.seal_key(token))
+                raise HandshakeRefused(Error(code=events.code, message=events.message))
+            await self._stored(room.submit(events, actor=actor, member=(actor.id, cred.digest(token))))
         elif msg.token:
-            room = self.rooms.get(msg.session)
+            room = await self.room(msg.session)
             pid = room.members.get(cred.digest(msg.token)) if room else None
             if room is None or pid is None:
                 self._fail(address, "that participant token is not valid for this session")
             actor = Actor(id=pid, role="participant", seal_key=cred.seal_key(msg.token))
         elif msg.secret:
-            room = self.rooms.get(msg.session)
+            room = await self.room(msg.session)
             if room is None or not cred.matches(msg.secret, room.row.secret_hash):
                 self._fail(address, "that facilitator secret is not valid for this session")
             pid = next(p.id for p in room.published.participants.values() if p.role == "facilitator")
             actor = Actor(id=pid, role="facilitator", seal_key=cred.seal_key(msg.secret))
         else:
-            raise Refused(Error(code="unauthorised", message="hello needs a join code, a token or a secret"))
-        conn = Conn(actor=actor, outbox=outbox, address=address)
-        self._welcome(room, conn, msg, token)
+            raise HandshakeRefused(Error(code="unauthorised", message="hello needs a join code, a token or a secret"))
+        conn = Conn(actor=actor, outbox=outbox)
+        await self._welcome(room, conn, msg, token)
         room.attach(conn, welcomed_at=room.published.seq)
+        self._idle_check(room)
         return room, conn
 
-    def _fail(self, address: str, message: str) -> None:
-        self.failures.record(address)
-        raise Refused(Error(code="unauthorised", message=message))
+    @staticmethod
+    async def _stored(fut: asyncio.Future[None]) -> None:
+        """Wait for a handshake's write; a failed one refuses the handshake, changing nothing."""
+        try:
+            await fut
+        except Exception as exc:
+            log.error("could not store a handshake: %r", exc)
+            raise HandshakeRefused(
+                Error(code="server_error", message="the server could not save that; try again shortly")
+            ) from exc
 
-    def _welcome(self, room: Room, conn: Conn, msg: Hello, token: str) -> None:
+    def _fail(self, address: str, message: str) -> NoReturn:
+        self.failures.record(address)
+        raise HandshakeRefused(Error(code="unauthorised", message=message))
+
+    async def _welcome(self, room: Room, conn: Conn, msg: Hello, token: str) -> None:
         """Queue the welcome and, on a resume the log can serve, exactly what was missed."""
-        state = room.published
+        you = conn.actor.id
         common = dict(
             session=room.id,
             epoch=room.row.epoch,
-            you=conn.actor.id,
+            you=you,
             role=conn.actor.role,
             token=token,
-            online=room.online(),
+            online=(*(p for p in room.online() if p != you), you),
         )
         last = msg.last_seq
-        if last is not None and msg.epoch == room.row.epoch and 0 <= last <= state.seq and not token:
-            conn.outbox.put(encode(Welcome(seq=last, **common)))
+        if last is not None and msg.epoch == room.row.epoch and 0 <= last <= room.published.seq and not token:
             backlog = room.backlog_for(conn.actor, last)
+            if backlog is None:  # further back than the tail: read it from the log
+                backlog = await room.backlog_from_store(conn.actor, last)
+            conn.outbox.put(encode(Welcome(seq=last, **common)))
             for start in range(0, len(backlog), 500):  # a long absence comes back in few frames
                 conn.outbox.put(batch(backlog[start : start + 500]))
             return
         reset = last is not None
-        conn.outbox.put(encode(Welcome(seq=state.seq, snapshot=room.snapshot_for(conn.actor), reset=reset, **common)))
+        snapshot = room.snapshot_for(conn.actor)
+        conn.outbox.put(encode(Welcome(seq=snapshot.seq, snapshot=snapshot, reset=reset, **common)))
 
     # -- commands ----------------------------------------------------------------------------
 
-    def _on_frame(self, room: Room, conn: Conn, bucket: TokenBucket, frame: str | bytes) -> None:
+    def on_frame(self, room: Room, conn: Conn, bucket: TokenBucket, frame: str | bytes) -> None:
+        """Answer one frame from a joined connection: an ack once its events are durable, or an error."""
         put = conn.outbox.put
         if len(frame) > self.limits.max_frame:
-            put(
-                encode(
-                    Error(
-                        code="too_large", message=f"message is {len(frame)} bytes; the limit is {self.limits.max_frame}"
-                    )
-                )
-            )
+            message = f"message is {len(frame)} bytes; the limit is {self.limits.max_frame}"
+            put(encode(Error(code="too_large", message=message)))
             return
         msg = decode_inbound(frame)
         if isinstance(msg, Error):
@@ -216,20 +306,13 @@ class WorkshopServer:
             return
         wait = bucket.take()
         if wait:
-            put(
-                encode(
-                    Error(
-                        id=msg.id,
-                        code="rate_limited",
-                        message=f"too many commands; wait {wait:.1f} s",
-                        retry_after=wait,
-                    )
-                )
-            )
+            message = f"too many commands; wait {_wait(wait)}"
+            put(encode(Error(id=msg.id, code="rate_limited", message=message, retry_after=wait)))
             return
         actor = conn.actor
-        digest = command_digest(encoder.encode(msg))
-        seen = room.commands.get((actor.id, msg.id))
+        key = cred.command_key(actor.seal_key, msg.id)
+        digest = cred.command_digest(actor.seal_key, encoder.encode(msg))
+        seen = room.commands.get(key)
         if seen is not None:
             self._replay_ack(room, conn, msg.id, digest, *seen)
             return
@@ -237,34 +320,30 @@ class WorkshopServer:
         if isinstance(result, Rejection):
             put(encode(Error(id=msg.id, code=result.code, message=result.message)))
             return
-        fut = room.submit(result, actor=actor.id, command=(msg.id, digest))
-        fut.add_done_callback(lambda f: self._acknowledge(room, conn, msg.id, f))
+        fut = room.submit(result, actor=actor, command=(key, digest))
+        fut.add_done_callback(lambda f: self._acknowledge(room, conn, msg.id, key, f))
 
     def _replay_ack(
         self, room: Room, conn: Conn, cid: str, digest: str, stored: str, outcome: int | asyncio.Future[None]
     ) -> None:
         """A retried command: the same payload gets its original ack, another one an error."""
         if stored != digest:
-            conn.outbox.put(
-                encode(
-                    Error(
-                        id=cid, code="id_reused", message=f"command id {cid} was already used for a different command"
-                    )
-                )
-            )
+            message = f"command id {cid} was already used for a different command"
+            conn.outbox.put(encode(Error(id=cid, code="id_reused", message=message)))
         elif isinstance(outcome, int):
             room.after_events(conn, encode(Ack(id=cid, seq=outcome)))
         else:
-            outcome.add_done_callback(lambda f: self._acknowledge(room, conn, cid, f))
+            key = cred.command_key(conn.actor.seal_key, cid)
+            outcome.add_done_callback(lambda f: self._acknowledge(room, conn, cid, key, f))
 
-    def _acknowledge(self, room: Room, conn: Conn, cid: str, fut: asyncio.Future[None]) -> None:
+    def _acknowledge(self, room: Room, conn: Conn, cid: str, key: str, fut: asyncio.Future[None]) -> None:
+        self._idle_check(room)
         if fut.cancelled() or fut.exception() is not None:
             log.error("could not store command %s: %r", cid, None if fut.cancelled() else fut.exception())
-            conn.outbox.put(
-                encode(Error(id=cid, code="server_error", message="the server could not store that; try again"))
-            )
+            message = "the server could not save that; it is kept and sent again"
+            conn.outbox.put(encode(Error(id=cid, code="server_error", message=message)))
             return
-        _, seq = room.commands[(conn.actor.id, cid)]
+        _, seq = room.commands[key]
         room.after_events(conn, encode(Ack(id=cid, seq=seq if isinstance(seq, int) else room.published.seq)))
 
 

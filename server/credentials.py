@@ -49,3 +49,17 @@ def matches(credential: str, stored_digest: str) -> bool:
 def seal_key(credential: str) -> bytes:
     """The key that proves authorship of anonymous ideas; derived, never stored."""
     return hashlib.sha256(b"workshop-seal:" + credential.encode()).digest()
+
+
+def command_key(seal_key: bytes, command_id: str) -> str:
+    """Where a command is remembered for deduplication: only its sender's credential can find it again.
+
+    Keyed by the sender's seal key rather than their participant id, so that the stored row of
+    an anonymous post, edit or withdrawal says nothing about who sent it.
+    """
+    return hmac.new(seal_key, b"command:" + command_id.encode(), hashlib.sha256).hexdigest()
+
+
+def command_digest(seal_key: bytes, payload: bytes) -> str:
+    """A fingerprint of a command's payload, to tell a retry from a reused id; keyed for the same reason."""
+    return hmac.new(seal_key, b"payload:" + payload, hashlib.sha256).hexdigest()

@@ -17,6 +17,8 @@ class Limits:
     ping_interval: float = 5.0
     ping_timeout: float = 5.0
     close_timeout: float = 2.0  # a peer that missed its pings is not waited on longer than this
+    room_idle_seconds: float = 300.0  # a session nobody is in leaves memory after this long
+    tail_events: int = 2000  # events per loaded session kept encoded for resumes
 
 
 @dataclass(slots=True)

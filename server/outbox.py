@@ -10,7 +10,8 @@ the server a bounded buffer and never delays anyone else.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from websockets.asyncio.server import ServerConnection, broadcast
 
@@ -22,6 +23,16 @@ def batch(frames: list[bytes]) -> bytes:
     if len(frames) == 1:
         return frames[0]
     return BATCH_OPEN + b",".join(frames) + b"]}"
+
+
+class Sink(Protocol):
+    """Where one connection's frames go: an :class:`Outbox` on a socket, or a recorder in a test."""
+
+    def put(self, frame: bytes) -> None: ...
+
+
+# Sends one frame to many sinks; the room is handed one so that tests can drive its fan-out.
+Deliver = Callable[[Sequence[Sink], bytes], None]
 
 
 class Outbox:
@@ -48,7 +59,10 @@ def open_sockets(outboxes: Sequence[Outbox]) -> list[ServerConnection]:
     are no longer open.
     """
     return [
-        o.ws
-        for o in outboxes
-        if not o.overflowed and (o.ws.transport.get_write_buffer_size() <= o.limit or o.cut())
+        o.ws for o in outboxes if not o.overflowed and (o.ws.transport.get_write_buffer_size() <= o.limit or o.cut())
     ]
+
+
+def deliver(outboxes: Sequence[Outbox], frame: bytes) -> None:  # type: ignore[misc]
+    """Write ``frame`` to every connection still within its bound: one encode, one write each."""
+    broadcast(open_sockets(outboxes), frame, text=True)

@@ -1,27 +1,31 @@
 """Provides a room: one live session's state, log tail, members and connections.
 
 The room decides and applies commands in memory at once (so the next command sees them),
-but publishes an event (fan-out, snapshots, resumes) only after the store has committed
-it. Publication happens in commit order from the store's completion callbacks.
+but publishes an event (fan-out, snapshots, resumes) only after the store has committed it.
+Publication happens in commit order from the store's completion callbacks. When a commit
+fails, everything decided on top of it is void: the room falls back to what is durable, and
+the store refuses whatever was already queued after it, so the log never has a hole.
+
+Who receives a richer copy of an event than the room is decided in one place,
+:func:`workshop.audience.private_view`, for live fan-out and resumes alike.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import itertools
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from websockets.asyncio.server import broadcast
-
-from server.outbox import Outbox, batch, open_sockets
-from server.store import EventStore, SessionRow, Write
+from server.outbox import Deliver, Sink, batch, deliver
+from server.store import EventStore, Loaded, SessionRow, Write
 from workshop import events as ev
 from workshop.audience import private_view, public_view, view_state
 from workshop.protocol import EventMsg, Presence, encode, encoder, event_decoder
 from workshop.reducer import apply
-from workshop.rules import Actor, Rejection, decide
+from workshop.rules import Actor
 from workshop.state import State
 
 
@@ -30,8 +34,7 @@ class Conn:
     """One authenticated connection: its actor is held here, never read from a message."""
 
     actor: Actor
-    outbox: Outbox
-    address: str = ""
+    outbox: Sink
 
 
 @dataclass(slots=True)
@@ -39,10 +42,18 @@ class Published:
     seq: int
     at: float
     event: ev.EventBody
-    public: bytes  # the encoded EventMsg everyone without a private view receives
-    # The one participant who may be entitled to a richer copy (a voter, an anonymous
-    # author at the moment of posting); None for most events.
-    owner: str | None = None
+    public: bytes  # the encoded EventMsg everyone without a private copy receives
+    owner: str | None = None  # the participant who receives ``private`` instead, if any
+    private: bytes | None = None
+
+
+def publish(seq: int, at: float, event: ev.EventBody, actor: Actor | None = None) -> Published:
+    """Encode ``event`` once for the room and, if :func:`private_view` gives one, once for ``actor``."""
+    public = _encode_msg(seq, at, public_view(event))
+    mine = private_view(event, actor) if actor is not None else None
+    if mine is None:
+        return Published(seq, at, event, public)
+    return Published(seq, at, event, public, actor.id, _encode_msg(seq, at, mine))  # type: ignore[union-attr]
 
 
 @dataclass(eq=False)
@@ -50,38 +61,52 @@ class Room:
     row: SessionRow
     store: EventStore
     clock: Callable[[], float] = time.time
+    deliver: Deliver = deliver  # type: ignore[assignment]
+    tail_size: int = 2000  # events kept encoded for resumes; older ones are read from the store
     decided: State = field(default_factory=State)
     published: State = field(default_factory=State)
-    log: list[Published] = field(default_factory=list)
+    tail: deque[Published] = field(default_factory=deque)
     members: dict[str, str] = field(default_factory=dict)  # token digest -> participant
-    commands: dict[tuple[str, str], tuple[str, int | asyncio.Future[None]]] = field(default_factory=dict)
+    # command key -> (payload digest, seq once stored, or the commit still under way)
+    commands: dict[str, tuple[str, int | asyncio.Future[None]]] = field(default_factory=dict)
     conns: dict[str, set[Conn]] = field(default_factory=dict)  # participant -> connections
+    pending: int = 0  # writes handed to the store and not yet settled
+    generation: int = 0  # bumped when a failed commit voids what was decided after it
     _presence_dirty: bool = False
     _flush_scheduled: bool = False
     _unsent: list[Published] = field(default_factory=list)
     _extras: dict[Conn, list[bytes]] = field(default_factory=dict)
     # Connections welcomed since the last flush, with the seq their welcome covered.
     _fresh: dict[Conn, int] = field(default_factory=dict)
-    _outboxes: list[Outbox] | None = None
+    _outboxes: list[Sink] | None = None
     _came: set[str] = field(default_factory=set)
     _went: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.tail = deque(self.tail, maxlen=self.tail_size)
 
     @property
     def id(self) -> str:
         return self.row.id
 
+    @property
+    def idle(self) -> bool:
+        """Nobody connected and nothing being written: the room may leave memory."""
+        return not self.conns and not self.pending
+
     # -- loading ---------------------------------------------------------------------------
 
-    def load(self) -> None:
+    def load(self, stored: Loaded) -> None:
         """Rebuild from the store: the same fold every client runs."""
         state = State()
-        for seq, at, body in self.store.events(self.id):
+        for seq, at, body in stored.events:
             event = event_decoder.decode(body)
             state = apply(state, event, seq)
-            self.log.append(Published(seq, at, event, _encode_public(seq, at, event)))
+            if seq > len(stored.events) - self.tail_size:
+                self.tail.append(publish(seq, at, event))
         self.decided = self.published = state
-        self.members = self.store.members(self.id)
-        self.commands = dict(self.store.commands(self.id))
+        self.members = dict(stored.members)
+        self.commands = dict(stored.commands)  # type: ignore[arg-type]
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -89,14 +114,18 @@ class Room:
         self,
         events: list[ev.EventBody],
         *,
-        actor: str,
+        actor: Actor,
         command: tuple[str, str] | None = None,
         member: tuple[str, str] | None = None,
         new_session: SessionRow | None = None,
     ) -> asyncio.Future[None]:
-        """Apply ``events`` to the decided state and queue them for commit and fan-out."""
+        """Apply ``events`` to the decided state and queue them for commit and fan-out.
+
+        ``command`` is the command's (key, payload digest) for deduplication, ``member`` a
+        new participant's (id, token digest).
+        """
         at = self.clock()
-        write = Write(session=self.id, new_session=new_session, member=member, created=at)
+        write = Write(session=self.id, new_session=new_session, member=member)
         staged: list[tuple[int, ev.EventBody]] = []
         state = self.decided
         for event in events:
@@ -106,33 +135,56 @@ class Room:
             write.events.append((seq, at, encoder.encode(event)))
         self.decided = state
         if command is not None:
-            write.command = (actor, command[0], command[1], state.seq)
+            write.command = (command[0], command[1], state.seq)
         fut = self.store.append(write)
+        self.pending += 1
         if command is not None:
-            self.commands[(actor, command[0])] = (command[1], fut)
+            self.commands[command[0]] = (command[1], fut)
         if member is not None:
             self.members[member[1]] = member[0]
-        fut.add_done_callback(lambda f: self._publish(f, staged, at, actor, command))
+        generation = self.generation
+        fut.add_done_callback(lambda f: self._settled(f, generation, staged, at, actor, command, member))
         return fut
 
-    def _publish(
+    def _settled(
         self,
         fut: asyncio.Future[None],
+        generation: int,
         staged: list[tuple[int, ev.EventBody]],
         at: float,
-        actor: str,
+        actor: Actor,
         command: tuple[str, str] | None,
+        member: tuple[str, str] | None,
     ) -> None:
+        self.pending -= 1
         if fut.cancelled() or fut.exception() is not None:
+            self._void(fut, generation, command, member)
             return
         if command is not None:
-            self.commands[(actor, command[0])] = (command[1], staged[-1][0])
+            self.commands[command[0]] = (command[1], staged[-1][0])
         for seq, event in staged:
             self.published = apply(self.published, event, seq)
-            item = Published(seq, at, event, _encode_public(seq, at, event), _owner(event, actor))
-            self.log.append(item)
+            item = publish(seq, at, event, actor)
+            self.tail.append(item)
             self._unsent.append(item)
         self._schedule_flush()
+
+    def _void(
+        self,
+        fut: asyncio.Future[None],
+        generation: int,
+        command: tuple[str, str] | None,
+        member: tuple[str, str] | None,
+    ) -> None:
+        """Forget a write that did not commit, so that the same command can be sent again."""
+        if command is not None and self.commands.get(command[0], ("", None))[1] is fut:
+            del self.commands[command[0]]
+        if member is not None and self.members.get(member[1]) == member[0]:
+            del self.members[member[1]]
+        if generation == self.generation:
+            # Everything decided after the last durable event rested on this write.
+            self.generation += 1
+            self.decided = self.published
 
     def after_events(self, conn: Conn, frame: bytes) -> None:
         """Send ``frame`` (an ack) to ``conn`` after every event published so far."""
@@ -148,10 +200,10 @@ class Room:
         """Send everything published since the last flush: one frame per audience.
 
         Commits that complete in the same turn of the loop (a group commit) are
-        coalesced into one ``batch`` frame, encoded once and handed to ``broadcast()``
-        for everyone. Only the few connections that differ get their own: an owner of a
-        private copy, one welcomed mid-batch (it already has the start), and any with
-        an ack, which must follow the events it acknowledges.
+        coalesced into one ``batch`` frame, encoded once and delivered to everyone.
+        Only the few connections that differ get their own: an owner of a private
+        copy, one welcomed mid-batch (it already has the start), and any with an ack,
+        which must follow the events it acknowledges.
         """
         self._flush_scheduled = False
         items, self._unsent = self._unsent, []
@@ -172,35 +224,50 @@ class Room:
         outboxes = self.outboxes()
         if apart:
             outboxes = [c.outbox for conns in self.conns.values() for c in conns if c not in apart]
-        broadcast(open_sockets(outboxes), public, text=True)
+        self.deliver(outboxes, public)
         for conn in apart:
             since = fresh.get(conn, 0)
-            if conn.actor.id in owners:
-                frames = [self._frame_for(i, conn.actor) for i in items if i.seq > since]
+            pid = conn.actor.id
+            if pid in owners:
+                frames = [i.private if i.owner == pid else i.public for i in items if i.seq > since]
                 if frames:
-                    conn.outbox.put(batch(frames))
+                    conn.outbox.put(batch(frames))  # type: ignore[arg-type]
             elif since < items[0].seq:
                 conn.outbox.put(public)
             elif since < items[-1].seq:
                 conn.outbox.put(batch([i.public for i in items if i.seq > since]))
 
-    def outboxes(self) -> list[Outbox]:
+    def outboxes(self) -> list[Sink]:
         """Every connection's outbox, rebuilt only when someone arrives or leaves."""
         if self._outboxes is None:
             self._outboxes = [c.outbox for conns in self.conns.values() for c in conns]
         return self._outboxes
 
-    def _frame_for(self, item: Published, actor: Actor) -> bytes:
-        private = private_view(item.event, actor)
-        return _encode_msg(item.seq, item.at, private) if private else item.public
-
     # -- reading for a connection ---------------------------------------------------------
+
+    def frame_for(self, item: Published, viewer: Actor) -> bytes:
+        private = private_view(item.event, viewer)
+        return _encode_msg(item.seq, item.at, private) if private is not None else item.public
 
     def snapshot_for(self, actor: Actor) -> State:
         return view_state(self.published, actor)
 
-    def backlog_for(self, actor: Actor, after: int) -> list[bytes]:
-        return [self._frame_for(item, actor) for item in self.log[after:]]
+    def backlog_for(self, actor: Actor, after: int) -> list[bytes] | None:
+        """The frames ``actor`` missed after ``after``, or ``None`` if the tail does not reach back so far."""
+        if after >= self.published.seq:
+            return []
+        if not self.tail or after + 1 < self.tail[0].seq:
+            return None
+        return [self.frame_for(item, actor) for item in itertools.islice(self.tail, after + 1 - self.tail[0].seq, None)]
+
+    async def backlog_from_store(self, actor: Actor, after: int) -> list[bytes]:
+        """What ``actor`` missed after ``after``, read from the log; for absences longer than the tail."""
+        upto = self.published.seq
+        rows = await asyncio.to_thread(self.store.events, self.id, after, upto)
+        frames = [self.frame_for(publish(seq, at, event_decoder.decode(body)), actor) for seq, at, body in rows]
+        # Whatever was published while the store was read is in the tail.
+        frames += [self.frame_for(item, actor) for item in self.tail if item.seq > upto]
+        return frames
 
     # -- connections ---------------------------------------------------------------------------
 
@@ -244,30 +311,8 @@ class Room:
         came, went = tuple(self._came), tuple(self._went)
         self._came, self._went = set(), set()
         if came or went:
-            frame = encode(Presence(came=came, went=went))
-            broadcast(open_sockets(self.outboxes()), frame, text=True)
-
-
-def _owner(event: ev.EventBody, actor: str) -> str | None:
-    """Who may see more of ``event`` than everyone else, if anyone."""
-    match event:
-        case ev.VoteCast(voter=voter, idea=idea) if idea is not None:
-            return voter
-        case ev.IdeaPosted(idea=idea) if idea.seal is not None:
-            return actor
-    return None
+            self.deliver(self.outboxes(), encode(Presence(came=came, went=went)))
 
 
 def _encode_msg(seq: int, at: float, event: ev.EventBody) -> bytes:
     return encoder.encode(EventMsg(seq=seq, at=at, event=event))
-
-
-def _encode_public(seq: int, at: float, event: ev.EventBody) -> bytes:
-    return _encode_msg(seq, at, public_view(event))
-
-
-def command_digest(payload: bytes) -> str:
-    return hashlib.sha256(payload).hexdigest()
-
-
-__all__ = ["Conn", "Rejection", "Room", "command_digest", "decide"]

@@ -4,17 +4,28 @@ Writes go through one writer thread that commits everything queued at that momen
 transaction (WAL, ``synchronous=FULL``), so a burst of submissions costs one fsync rather
 than one each, and the event loop never blocks on the disk. A write's future resolves only
 after its transaction has committed: callers acknowledge after that, never before.
+
+The log never has a hole: a write whose first event is not the session's next sequence number
+is refused (``Gap``), so when a commit fails (a full disk, an I/O error) nothing decided on top
+of it can land after it. Reads (loading a session, a long resume) use their own connections, so
+they run in a worker thread beside the writer.
+
+Nothing here names who sent a command: the ``commands`` table, which lets a retried command be
+applied once, is keyed by digests only the sender's credential can make (see
+``server.credentials.command_key``), so an anonymous idea's row cannot be traced to its author.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY,
@@ -38,13 +49,16 @@ CREATE TABLE IF NOT EXISTS members (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS commands (
     session TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    id TEXT NOT NULL,
+    key TEXT NOT NULL,
     digest TEXT NOT NULL,
     seq INTEGER NOT NULL,
-    PRIMARY KEY (session, actor, id)
+    PRIMARY KEY (session, key)
 ) WITHOUT ROWID;
 """
+
+
+class Gap(Exception):
+    """A write that would not follow the session's last stored event; it was not written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +67,7 @@ class SessionRow:
     code: str
     secret_hash: str
     epoch: str
+    created: float = 0.0
 
 
 @dataclass(slots=True)
@@ -61,53 +76,110 @@ class Write:
 
     session: str
     events: list[tuple[int, float, bytes]] = field(default_factory=list)
-    command: tuple[str, str, str, int] | None = None  # actor, id, digest, seq
+    command: tuple[str, str, int] | None = None  # key, digest, seq
     member: tuple[str, str] | None = None  # participant, token hash
     new_session: SessionRow | None = None
-    created: float = 0.0
 
 
-def connect(path: str | Path) -> sqlite3.Connection:
+@dataclass(slots=True)
+class Loaded:
+    """One session as stored: what a room is rebuilt from."""
+
+    row: SessionRow
+    events: list[tuple[int, float, bytes]]
+    members: dict[str, str]  # token hash -> participant
+    commands: dict[str, tuple[str, int]]  # key -> (digest, seq)
+
+
+def connect(path: str | Path, *, durable: bool = True) -> sqlite3.Connection:
     db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
-    db.executescript(SCHEMA)
+    db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
+    db.execute("PRAGMA secure_delete=ON")  # what is deleted (a migration) is overwritten, not left in free pages
+    _migrate(db)
     return db
 
 
-class EventStore:
-    """The log of every session on this server, read at start-up, appended while running."""
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring an older log up to this schema; a log written by a newer release is refused."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise RuntimeError(f"this log was written by a newer workshop (schema {version}); update workshop")
+    if version == SCHEMA_VERSION:
+        return
+    columns = {row[1] for row in db.execute("PRAGMA table_info(commands)")}
+    if "actor" in columns:
+        # Release 0.1 keyed retried commands by participant id, which tied each anonymous idea
+        # (an idea's id is its seq) to its author. Those rows cannot be re-keyed without the
+        # credentials, so they go, and the file is rewritten so no copy of them survives.
+        db.execute("DROP TABLE commands")
+    db.executescript(SCHEMA)
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    if "actor" in columns:
+        db.execute("VACUUM")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
-    def __init__(self, path: str | Path) -> None:
+
+class EventStore:
+    """The log of every session on this server: appended by one writer, read on demand."""
+
+    def __init__(self, path: str | Path, *, durable: bool = True) -> None:
         self.path = str(path)
-        self._db = connect(self.path)
+        self.durable = durable
+        self._db = connect(self.path, durable=durable)
         self._queue: list[tuple[Write, asyncio.Future[None], asyncio.AbstractEventLoop]] = []
         self._cv = threading.Condition()
         self._closing = False
+        self._high: dict[str, int] = {}  # session -> last committed seq (writer thread only)
         self._thread = threading.Thread(target=self._run, name="event-store-writer", daemon=True)
         self._thread.start()
         self.commits = 0  # transactions, for the benchmark's group-commit figure
 
-    # -- reading (start-up and export) ---------------------------------------------------
+    # -- reading (in any thread: each read has its own connection) --------------------------
 
-    def sessions(self) -> list[SessionRow]:
-        rows = self._db.execute("SELECT id, code, secret_hash, epoch FROM sessions").fetchall()
-        return [SessionRow(*r) for r in rows]
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            yield db
+        finally:
+            db.close()
 
-    def events(self, session: str, after: int = 0) -> Iterator[tuple[int, float, bytes]]:
-        cur = self._db.execute(
-            "SELECT seq, at, body FROM events WHERE session = ? AND seq > ? ORDER BY seq",
-            (session, after),
-        )
-        yield from cur
+    def session_by_code(self, code: str) -> str | None:
+        with self.reader() as db:
+            row = db.execute("SELECT id FROM sessions WHERE code = ?", (code,)).fetchone()
+        return None if row is None else row[0]
 
-    def members(self, session: str) -> dict[str, str]:
-        rows = self._db.execute("SELECT token_hash, participant FROM members WHERE session = ?", (session,))
-        return dict(rows.fetchall())
+    def load(self, session: str) -> Loaded | None:
+        """Everything stored for ``session``, read in one snapshot of the log."""
+        with self.reader() as db:
+            db.execute("BEGIN")
+            row = db.execute(
+                "SELECT id, code, secret_hash, epoch, created FROM sessions WHERE id = ?", (session,)
+            ).fetchone()
+            if row is None:
+                return None
+            events = db.execute(
+                "SELECT seq, at, body FROM events WHERE session = ? ORDER BY seq", (session,)
+            ).fetchall()
+            members = db.execute("SELECT token_hash, participant FROM members WHERE session = ?", (session,))
+            commands = db.execute("SELECT key, digest, seq FROM commands WHERE session = ?", (session,))
+            loaded = Loaded(
+                row=SessionRow(*row),
+                events=events,
+                members=dict(members.fetchall()),
+                commands={k: (d, s) for k, d, s in commands.fetchall()},
+            )
+            db.execute("COMMIT")
+        return loaded
 
-    def commands(self, session: str) -> dict[tuple[str, str], tuple[str, int]]:
-        rows = self._db.execute("SELECT actor, id, digest, seq FROM commands WHERE session = ?", (session,))
-        return {(a, i): (d, s) for a, i, d, s in rows.fetchall()}
+    def events(self, session: str, after: int, upto: int) -> list[tuple[int, float, bytes]]:
+        """The stored events of ``session`` with ``after < seq <= upto``, in order."""
+        with self.reader() as db:
+            return db.execute(
+                "SELECT seq, at, body FROM events WHERE session = ? AND seq > ? AND seq <= ? ORDER BY seq",
+                (session, after, upto),
+            ).fetchall()
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -137,39 +209,70 @@ class EventStore:
                 batch, self._queue = self._queue, []
                 if not batch and self._closing:
                     return
-            error: BaseException | None = None
             try:
-                self._commit([w for w, _, _ in batch])
-            except BaseException as exc:
-                error = exc
-            for _, fut, loop in batch:
+                errors = self._commit([w for w, _, _ in batch])
+            except BaseException as exc:  # the transaction as a whole: full disk, I/O error
+                errors = [exc] * len(batch)
+            for (_, fut, loop), error in zip(batch, errors, strict=True):
                 loop.call_soon_threadsafe(_settle, fut, error)
 
-    def _commit(self, writes: list[Write]) -> None:
+    def _commit(self, writes: list[Write]) -> list[BaseException | None]:
+        """Commit ``writes`` in one transaction; a write that cannot follow the log fails alone."""
         db = self._db
+        high = dict(self._high)
+        errors: list[BaseException | None] = []
         db.execute("BEGIN IMMEDIATE")
         try:
             for w in writes:
-                if w.new_session is not None:
-                    s = w.new_session
-                    db.execute(
-                        "INSERT INTO sessions VALUES (?, ?, ?, ?, ?)",
-                        (s.id, s.code, s.secret_hash, s.epoch, w.created),
-                    )
-                if w.member is not None:
-                    db.execute("INSERT INTO members VALUES (?, ?, ?)", (w.session, *w.member))
+                try:
+                    self._check(w, high)
+                except Gap as gap:
+                    errors.append(gap)
+                    continue
+                db.execute("SAVEPOINT one")
+                try:
+                    self._insert(w)
+                except sqlite3.IntegrityError as exc:  # this write only (a duplicate key)
+                    db.execute("ROLLBACK TO one")
+                    db.execute("RELEASE one")
+                    errors.append(exc)
+                    continue
+                db.execute("RELEASE one")
                 if w.events:
-                    db.executemany(
-                        "INSERT INTO events VALUES (?, ?, ?, ?)",
-                        [(w.session, seq, at, body) for seq, at, body in w.events],
-                    )
-                if w.command is not None:
-                    db.execute("INSERT INTO commands VALUES (?, ?, ?, ?, ?)", (w.session, *w.command))
+                    high[w.session] = w.events[-1][0]
+                errors.append(None)
             db.execute("COMMIT")
-            self.commits += 1
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
+        self._high = high
+        self.commits += 1
+        return errors
+
+    def _check(self, w: Write, high: dict[str, int]) -> None:
+        if not w.events:
+            return
+        if w.session not in high:
+            row = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE session = ?", (w.session,))
+            high[w.session] = row.fetchone()[0]
+        first = w.events[0][0]
+        if first != high[w.session] + 1:
+            raise Gap(f"session {w.session}: event {first} would not follow {high[w.session]}")
+
+    def _insert(self, w: Write) -> None:
+        db = self._db
+        if w.new_session is not None:
+            s = w.new_session
+            db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?)", (s.id, s.code, s.secret_hash, s.epoch, s.created))
+        if w.member is not None:
+            db.execute("INSERT INTO members VALUES (?, ?, ?)", (w.session, *w.member))
+        if w.events:
+            db.executemany(
+                "INSERT INTO events VALUES (?, ?, ?, ?)", [(w.session, seq, at, body) for seq, at, body in w.events]
+            )
+        if w.command is not None:
+            db.execute("INSERT INTO commands VALUES (?, ?, ?, ?)", (w.session, *w.command))
 
 
 def _settle(fut: asyncio.Future[None], error: BaseException | None) -> None:

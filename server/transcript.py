@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 
 from server.store import connect
 from workshop.protocol import event_decoder
 from workshop.reducer import replay
 from workshop.state import State
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    id: str
+    code: str
+    created: float
+    goal: str
+    events: int
 
 
 def load_session(db: Path, session: str) -> State | None:
@@ -21,14 +31,15 @@ def load_session(db: Path, session: str) -> State | None:
         conn.close()
 
 
-def list_sessions(db: Path) -> list[tuple[str, str, str, int]]:
-    """Every session in the log: id, join code, goal and number of events."""
+def list_sessions(db: Path) -> list[SessionInfo]:
+    """Every session in the log, oldest first."""
     conn = connect(db)
     try:
+        rows = conn.execute("SELECT id, code, created FROM sessions ORDER BY created").fetchall()
         out = []
-        for sid, code in conn.execute("SELECT id, code FROM sessions ORDER BY created").fetchall():
+        for sid, code, created in rows:
             state = _fold(conn, sid)
-            out.append((sid, code, state.goal, state.seq))
+            out.append(SessionInfo(sid, code, created, state.goal, state.seq))
         return out
     finally:
         conn.close()

@@ -47,7 +47,7 @@ async def stop_server(live: LiveServer) -> None:
         await conn.close()
     live.ws_server.close()
     await live.ws_server.wait_closed()
-    live.app.store.close()
+    live.app.close()
 
 
 @pytest.fixture

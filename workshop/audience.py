@@ -1,9 +1,10 @@
 """Provides audiences: what of an event or a state each viewer may see.
 
 Two things never reach the wrong eyes: who wrote an anonymous idea (nobody but the author
-learns it, and the log never holds it) and where someone put their dots before the reveal.
-``public_view`` is what anyone may see; ``private_view`` is the richer copy for the one
-viewer entitled to it, so the server encodes an event once for everyone plus a few extras.
+learns it, and the log never holds it) and where someone put their dots (the voter alone, for
+good: the reveal publishes totals, not ballots), unless the facilitator chose open voting before
+the first dot. ``public_view`` is what anyone may see; ``private_view`` is the one function that
+decides who gets a richer copy, and the server's fan-out and resumes both go through it.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from workshop.state import State
 
 
 def public_view(event: e.EventBody) -> e.EventBody:
+    """The copy of ``event`` anyone in the room may receive."""
     match event:
-        case e.VoteCast(idea=idea) if idea is not None:
-            return replace(event, idea=None)
+        case e.VoteCast(open=False) if event.voter is not None or event.idea is not None:
+            return replace(event, voter=None, idea=None)
         case e.IdeaPosted(idea=idea) if idea.seal is not None:
             return replace(event, idea=replace(idea, seal=None, author=None))
     return event
@@ -27,24 +29,23 @@ def public_view(event: e.EventBody) -> e.EventBody:
 def private_view(event: e.EventBody, viewer: Actor) -> e.EventBody | None:
     """The viewer's own copy when it differs from the public one, else ``None``."""
     match event:
-        case e.VoteCast(voter=voter, idea=idea) if idea is not None and voter == viewer.id:
+        case e.VoteCast(voter=voter, open=False) if voter is not None and voter == viewer.id:
             return event
         case e.IdeaPosted(idea=idea) if idea.seal is not None and owns(viewer, idea):
             return replace(event, idea=replace(idea, seal=None, author=viewer.id))
     return None
 
 
-def view_event(event: e.EventBody, viewer: Actor) -> e.EventBody:
-    return private_view(event, viewer) or public_view(event)
-
-
 def view_state(state: State, viewer: Actor) -> State:
-    """The replica a viewer may hold: their own ballot only, anonymous authors unknown."""
+    """The replica a viewer may hold: their own ballot only, anonymous authors unknown but to themselves."""
     ideas = {
         iid: replace(idea, seal=None, author=viewer.id if owns(viewer, idea) else None)
         if idea.seal is not None
         else idea
         for iid, idea in state.ideas.items()
     }
-    ballots = {viewer.id: state.ballots[viewer.id]} if viewer.id in state.ballots else {}
+    if state.open_voting:
+        ballots = state.ballots
+    else:
+        ballots = {viewer.id: state.ballots[viewer.id]} if viewer.id in state.ballots else {}
     return replace(state, ideas=ideas, ballots=ballots)

@@ -51,6 +51,12 @@ class RevealVotes(Command, tag="reveal_votes"):
     pass
 
 
+class SetVoting(Command, tag="set_voting"):
+    """Open voting shows everyone who voted for what; only possible before the first dot."""
+
+    open: bool
+
+
 class MergeIdeas(Command, tag="merge_ideas"):
     source: Ref
     target: Ref
@@ -123,6 +129,7 @@ FACILITATOR_ONLY: frozenset[type[Command]] = frozenset(
         SetBudget,
         SetKpi,
         RevealVotes,
+        SetVoting,
         MergeIdeas,
         AdoptGoal,
         SaveMilestone,
@@ -138,6 +145,7 @@ AnyCommand = (
     | SetBudget
     | SetKpi
     | RevealVotes
+    | SetVoting
     | MergeIdeas
     | AdoptGoal
     | SaveMilestone

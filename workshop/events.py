@@ -65,10 +65,22 @@ class IdeasMerged(EventBody, tag="ideas_merged"):
 
 
 class VoteCast(EventBody, tag="vote_cast"):
-    voter: str
+    """A dot placed (+1) or taken back (-1).
+
+    In secret voting (the default) everyone but the voter receives it with ``voter`` and
+    ``idea`` removed: the room learns that a dot moved, never whose or where.
+    """
+
+    voter: str | None
     delta: int
-    # None in everyone's copy but the voter's until the reveal.
     idea: str | None = None
+    open: bool = False  # cast under open voting: everyone may see the whole of it
+
+
+class VotingSet(EventBody, tag="voting_set"):
+    """The facilitator chose open (everyone sees who voted for what) or secret voting."""
+
+    open: bool
 
 
 class VotesRevealed(EventBody, tag="votes_revealed"):
@@ -121,6 +133,7 @@ Event = (
     | IdeaWithdrawn
     | IdeasMerged
     | VoteCast
+    | VotingSet
     | VotesRevealed
     | SmartSubmitted
     | GoalAdopted

@@ -54,14 +54,16 @@ def _fold(s: State, ev: e.EventBody) -> State:
             s = _with_idea(s, source, merged_into=target)
             return _carry_dots(s, source, target)
         case e.VoteCast(voter=voter, idea=idea, delta=delta):
-            used = {**s.dots_used, voter: s.dots_used.get(voter, 0) + delta}
-            if idea is None:  # someone else's dot: we see that they voted, not where
-                return replace(s, dots_used=used)
+            s = replace(s, dots_placed=s.dots_placed + delta)
+            if voter is None or idea is None:  # someone's dot: the room total moves, nothing more
+                return s
             ballot = dict(s.ballots.get(voter, {}))
             ballot[idea] = ballot.get(idea, 0) + delta
             if ballot[idea] <= 0:
                 del ballot[idea]
-            return replace(s, dots_used=used, ballots={**s.ballots, voter: ballot})
+            return replace(s, ballots={**s.ballots, voter: ballot})
+        case e.VotingSet(open=is_open):
+            return replace(s, open_voting=is_open)
         case e.VotesRevealed(totals=totals):
             return replace(s, revealed=dict(totals))
         case e.SmartSubmitted(participant=pid, sheet=sheet):

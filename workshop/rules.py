@@ -118,9 +118,15 @@ def decide(state: State, actor: Actor, cmd: c.Command, now: float) -> list[e.Eve
         case c.StartTimer(seconds=seconds):
             return [e.TimerSet(ends_at=now + seconds if seconds else None)]
         case c.SetBudget(budget=budget):
-            if any(state.dots_used.values()):
+            if state.dots_placed:
                 return Rejection(code="conflict", message="votes have been cast; the budget can no longer change")
             return [e.BudgetSet(budget=budget)]
+        case c.SetVoting(open=is_open):
+            if state.dots_placed or state.revealed is not None:
+                return Rejection(
+                    code="conflict", message="dots are already placed; open or secret voting is chosen before the first"
+                )
+            return [e.VotingSet(open=is_open)]
         case c.SetKpi(name=name, value=value):
             return (
                 _text(name, "kpi_name", "KPI name")
@@ -185,14 +191,14 @@ def decide(state: State, actor: Actor, cmd: c.Command, now: float) -> list[e.Eve
             idea = state.ideas.get(iid)
             if err := _own_live(actor, idea, iid):
                 return err
-            # Dots on a withdrawn idea go back to their voters, as explicit events so that
-            # every replica (which sees only its own ballot) keeps the same dot counts.
-            refunds: list[e.EventBody] = [
-                e.VoteCast(voter=voter, idea=iid, delta=-ballot[iid])
-                for voter, ballot in state.ballots.items()
-                if ballot.get(iid)
-            ]
-            return [*refunds, e.IdeaWithdrawn(idea=iid)]
+            if state.dots_placed and state.revealed is None:
+                # Handing the dots on it back would tell the room whose they were (see
+                # docs/security.md); the idea can still be edited, and merged by the facilitator.
+                return Rejection(
+                    code="conflict",
+                    message="dots are on the board, so ideas stay until the votes are revealed; you can still edit it",
+                )
+            return [e.IdeaWithdrawn(idea=iid)]
         case c.Vote(idea=iid, delta=delta):
             if stage.kind != "vote":
                 return _wrong_stage(state, "Voting")
@@ -206,7 +212,7 @@ def decide(state: State, actor: Actor, cmd: c.Command, now: float) -> list[e.Eve
                 return Rejection(code="no_dots", message=f"all {state.budget} of your dots are placed")
             if delta < 0 and mine <= 0:
                 return Rejection(code="conflict", message="you have no dot on that idea to take back")
-            return [e.VoteCast(voter=actor.id, idea=iid, delta=delta)]
+            return [e.VoteCast(voter=actor.id, idea=iid, delta=delta, open=state.open_voting)]
         case c.SubmitSmart(sheet=sheet):
             if stage.kind != "smart":
                 return _wrong_stage(state, "Filling in the SMART sheet")

@@ -76,10 +76,13 @@ class State(msgspec.Struct, frozen=True, kw_only=True):
     participants: dict[str, Participant] = {}
     ideas: dict[str, Idea] = {}
     budget: int = 3
-    # voter -> idea -> dots; a replica holds only its own viewer's ballot until the reveal.
+    # voter -> idea -> dots. The server holds every ballot; a replica holds only its viewer's,
+    # before the reveal and after it (the reveal publishes totals, never ballots), unless the
+    # facilitator chose open voting before the first dot.
     ballots: dict[str, dict[str, int]] = {}
-    # voter -> dots used: public, so the room sees voting progress without seeing choices.
-    dots_used: dict[str, int] = {}
+    # Dots on the board, room-wide: voting progress that says neither whose dots nor where.
+    dots_placed: int = 0
+    open_voting: bool = False
     revealed: dict[str, int] | None = None
     smart: dict[str, SmartSheet] = {}
     team_goal: SmartSheet | None = None
@@ -103,7 +106,8 @@ class State(msgspec.Struct, frozen=True, kw_only=True):
         return [i for i in self.ideas.values() if i.live]
 
     def dots_left(self, voter: str) -> int:
-        return self.budget - self.dots_used.get(voter, 0)
+        """Dots ``voter`` may still place; known for any voter to the server, for yourself to a replica."""
+        return self.budget - sum(self.ballots.get(voter, {}).values())
 
     def timeline(self) -> list[Milestone]:
         """Milestones by due date, then in the order they were added (ids are log positions)."""
@@ -115,7 +119,7 @@ class State(msgspec.Struct, frozen=True, kw_only=True):
         return agree, len(self.responses) - agree
 
     def totals(self) -> dict[str, int]:
-        """Dots per idea from the ballots this state can see."""
+        """Dots per idea from the ballots this state can see (all of them only on the server)."""
         out: dict[str, int] = {}
         for ballot in self.ballots.values():
             for idea, n in ballot.items():

@@ -19,6 +19,7 @@ from client.widgets.plain import bar, countdown, name_of, plain, stage_prompt, s
 from workshop import commands as c
 from workshop.agenda import SMART_FIELDS
 from workshop.export import render
+from workshop.ideas import board_order, numbers
 from workshop.state import State
 
 KEYS = [
@@ -252,7 +253,6 @@ class HostApp(LiveApp):
         except (OSError, ValueError) as exc:
             self.say(f"Export failed: {exc}", "error")
             return
-        self.last_export = written[0]
         names = "\n".join(str(p) for p in written)
         self.notify(f"Transcript written to\n{names}", title="Exported", markup=False, timeout=10)
 
@@ -261,11 +261,12 @@ class HostApp(LiveApp):
 
 
 def board(state: State) -> Text:
-    """Ideas grouped by stage and category; dot counts only once revealed."""
+    """Ideas grouped by stage and category, in board order (never posting order); dots once revealed."""
     out = Text(end="")
-    live = state.live_ideas()
+    live = board_order(state, state.live_ideas())
     if not live:
         out.append("No ideas yet.", style="dim")
+    number = numbers(state)
     totals = state.revealed or {}
     most = max(totals.values(), default=0)
     for stage in state.agenda:
@@ -278,13 +279,11 @@ def board(state: State) -> Text:
             group = [i for i in ideas if i.category == cat]
             if not group:
                 continue
-            if state.revealed is not None:
-                group.sort(key=lambda i: -totals.get(i.id, 0))
             out.append("  ")
             out.append_text(plain(cat, "bold"))
             out.append(f" ({len(group)})\n")
             for i in group:
-                out.append(f"    #{i.id} ", style="dim")
+                out.append(f"    {number[i.id]:>3}. ", style="dim")
                 out.append_text(plain(i.text))
                 out.append(" — ", style="dim")
                 out.append_text(plain(name_of(state, i.author), "italic dim"))
@@ -294,8 +293,7 @@ def board(state: State) -> Text:
                 out.append("\n")
     if state.stage.kind == "vote" or state.revealed is not None:
         voters = [p for p in state.participants.values() if p.role == "participant"]
-        used = sum(state.dots_used.get(p.id, 0) for p in voters)
-        out.append(f"\nDots placed: {used} of {state.budget * len(voters)}", style="bold")
+        out.append(f"\nDots placed: {state.dots_placed} of {state.budget * len(voters)}", style="bold")
         out.append("  (revealed)" if state.revealed is not None else "  (hidden until you press r)")
     return out
 
@@ -311,8 +309,6 @@ def people(state: State, online: set[str]) -> Text:
             bits.append("offline")
         if state.done.get(p.id) == state.stage.key:
             bits.append("done")
-        if state.dots_used.get(p.id):
-            bits.append(f"{state.dots_used[p.id]} dots")
         if p.id in state.smart:
             bits.append("SMART sheet in")
         if bits:

@@ -8,6 +8,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from client.widgets.plain import bar, name_of, plain
+from workshop.ideas import board_order, numbers
 from workshop.state import Idea, State
 
 
@@ -23,7 +24,8 @@ class IdeaList(OptionList):
 
     def show(self, state: State, you: str) -> None:
         keep = self.highlighted_option.id if self.highlighted_option is not None else None
-        options = [Option(label(state, i, you), id=i.id) for i in ordered(state)]
+        number = numbers(state)
+        options = [Option(label(state, i, you, number[i.id]), id=i.id) for i in ordered(state)]
         self.set_options(options)
         ids = [o.id for o in options]
         if keep in ids:
@@ -36,18 +38,16 @@ class IdeaList(OptionList):
 
 
 def ordered(state: State) -> list[Idea]:
-    """The current stage's ideas first (newest last), then the rest by stage."""
-    order = {s.key: n for n, s in enumerate(state.agenda)}
+    """The current stage's ideas first, then the rest, each in board order (never posting order)."""
     here = state.stage.key
-    return sorted(
-        state.live_ideas(), key=lambda i: (i.stage != here, order.get(i.stage, 99), int(i.id) if i.id.isdigit() else 0)
-    )
+    return sorted(board_order(state, state.live_ideas()), key=lambda i: i.stage != here)
 
 
-def label(state: State, idea: Idea, you: str) -> Text:
+def label(state: State, idea: Idea, you: str, number: int) -> Text:
     out = Text(end="")
     mine = state.ballots.get(you, {}).get(idea.id, 0)
     out.append(("●" * mine).ljust(3) + " ", style="bold magenta")
+    out.append(f"{number:>3}. ", style="dim")
     out.append(f"{idea.category}: ", style="bold")
     out.append_text(plain(idea.text))
     who = "you" if idea.author == you else name_of(state, idea.author)

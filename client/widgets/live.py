@@ -8,7 +8,7 @@ from typing import Any
 from textual.app import App
 from textual.message import Message
 
-from client.connection import CommandError, Connection, Credentials, Refused
+from client.connection import CommandError, Connection, Credentials, JoinRefused
 from workshop import commands as c
 from workshop.state import State
 
@@ -38,7 +38,7 @@ class LiveApp(App[int]):
     async def _connect(self) -> None:
         try:
             await self.conn.start()
-        except Refused as exc:
+        except JoinRefused as exc:
             self.notify(f"The server refused to let you in: {exc}", severity="error", markup=False, timeout=30)
         except (TimeoutError, OSError) as exc:
             self.notify(f"Cannot reach {self.conn.creds.url}: {exc}", severity="error", markup=False, timeout=30)

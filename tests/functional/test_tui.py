@@ -125,7 +125,7 @@ async def test_workshop_through_the_apps(live, tmp_path: Path, monkeypatch: pyte
             ideas.highlighted = 0
             for n in range(presses):
                 await pilot.press("plus")
-                await app.conn.wait_for(lambda s, app=app, n=n: s.dots_used.get(app.conn.you, 0) == n + 1)
+                await app.conn.wait_for(lambda s, app=app, n=n: s.dots_left(app.conn.you) == 2 - n)
         await settle(ap, lambda: "1 of 3" in text_of(ana, "#dots"))
         await hp.press("r")
         await ana.conn.wait_for(lambda s: s.revealed is not None)

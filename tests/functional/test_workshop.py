@@ -100,7 +100,8 @@ async def test_complete_workshop(live, until, tmp_path) -> None:
         s = await until(p, lambda s: s.seq >= last)
         assert s.revealed is None
         assert set(s.ballots) <= {p.you}  # nobody sees another's dots
-    assert ben.state.dots_used[ana.you] == 3  # ...but everyone sees progress
+    assert ben.state.dots_placed == 6  # ...but everyone sees the room's progress
+    assert ben.state.dots_left(ben.you) == 1 and ana.state.dots_left(ana.you) == 0
     await fac.do(c.RevealVotes)
     totals = {keep_id: 2, anon_id: 3, cont_id: 1}
     for p in [*people, fac]:

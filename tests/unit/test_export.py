@@ -16,7 +16,9 @@ from tests.unit.driver import ANA, BEN, FAC
 from workshop import commands as c
 from workshop.audience import view_state
 from workshop.export import load_json, render
-from workshop.export.markdown import escape
+from workshop.export.mdtext import inline
+from workshop.export.scrub import for_export
+from workshop.ideas import numbers
 from workshop.rules import Actor
 from workshop.state import SmartSheet, State
 
@@ -29,6 +31,7 @@ class Room(driver.Room):
 
     def __init__(self, goal: str = "30 new leads a month") -> None:
         super().__init__(goal, people=(*driver.PEOPLE, (ZED, SECRET_NAME)))
+
 
 HOSTILE = [
     "[x](javascript:alert(1))",
@@ -82,31 +85,50 @@ def full_room() -> tuple[Room, dict[str, str]]:
 def test_markdown_reads_as_the_record_of_the_workshop() -> None:
     """Without this, the team would leave the workshop with no readable record of what it decided."""
     r, ids = full_room()
+    n = {k: numbers(r.state)[v] for k, v in ids.items()}
     md = render(r.state, "md")
     assert md.startswith("# Workshop: 30 new leads a month\n")
-    assert "Every idea is welcome\\." in md
+    assert "Every idea is welcome." in md
     for name in ("Fay", "Ana", "Ben"):
         assert f"- {name}" in md
     assert "- **Leads per month:** 12" in md
     assert "- **Specific:** Thirty qualified leads a month from the webinar series" in md
-    assert "- **Time-bound:** By 2026\\-06\\-30" in md
+    assert "- **Time-bound:** By 2026-06-30" in md  # words as typed: no escaped dashes
     assert "### Sheet of Ana" in md and "More webinars" in md
-    # ideas grouped by stage then category, with revealed counts; merged folded under target
-    assert md.index("### Stop / Start / Continue") < md.index("#### stop") < md.index("#### start")
-    assert f"- #{ids['webinar']} Run a monthly webinar (Ana; 3 dots)" in md
-    assert f"  - #{ids['dup']} Webinars every month (Ben; merged here)" in md
-    assert f"#{ids['anon']} Stop the weekly status meeting (anonymous; 1 dot)" in md
+    # the top ideas, ranked, then every idea by stage and category with its number
+    assert "## Top ideas\n\n1. **3 dots**: Run a monthly webinar" in md
+    assert md.index("## Top ideas") < md.index("### Stop / Start / Continue") < md.index("#### stop")
+    assert md.index("#### stop") < md.index("#### start")
+    assert f"- **{n['webinar']}** Run a monthly webinar (Ana; 3 dots)" in md
+    assert f"  - **{n['dup']}** Webinars every month (Ben; merged here)" in md
+    assert f"**{n['anon']}** Stop the weekly status meeting (anonymous; 1 dot)" in md
     assert "Withdrawn thought" not in md
+    assert "never whose dots went where" in md
     # timeline sorted by due date, with owner, cadence and linked idea
     first, second = md.index("First webinar"), md.index("Second webinar")
     assert first < second
-    assert "- **2026\\-04\\-01**: First webinar" in md
+    assert "- **2026-04-01**: First webinar" in md
     assert "  - Owner: Ana" in md and "  - Cadence: monthly" in md
-    assert f"  - Idea #{ids['webinar']}: Run a monthly webinar" in md
+    assert f"  - From idea {n['webinar']}: Run a monthly webinar" in md
     assert "Status: finalised." in md
     assert "- Ana: agreed" in md
     assert "- Ben: concern: April is too soon" in md
     assert f"- {SECRET_NAME}: no response" in md
+    assert "Fay: no response" not in md  # the facilitator is not asked to agree with themselves
+
+
+def test_ideas_are_numbered_in_board_order_not_posting_order() -> None:
+    """Without this, an anonymous idea's place among turn-taking posts would point at its author."""
+    r, ids = full_room()
+    n = {k: numbers(r.state)[v] for k, v in ids.items()}
+    # stop: "Cold calling lists", "Stop the weekly ..."; start: "Run a ...", "Webinars ..."; continue
+    assert [n["cold"], n["anon"], n["webinar"], n["dup"], n["gone"]] == [1, 2, 3, 4, 5]
+    rows = list(csv.DictReader(io.StringIO(render(r.state, "csv"))))
+    # rows in board order: after the reveal, most dots first within each category
+    assert [row["idea_id"] for row in rows if row["kind"] == "idea"] == ["2", "1", "3", "4", "5"]
+    record = json.loads(render(r.state, "json"))
+    assert sorted(record["state"]["ideas"]) == ["1", "2", "3", "4", "5"]
+    assert record["state"]["ideas"][str(n["anon"])]["posted_at"] == 0.0
 
 
 def test_anonymous_author_appears_in_no_format() -> None:
@@ -135,27 +157,28 @@ def test_hostile_text_cannot_inject_markdown() -> None:
         r.do(ANA, c.PostIdea, category="start", text=text)
     r.do(BEN, c.PostIdea, category="stop", text="line one\n# not a heading\n- not an item\n\n    not code")
     md = render(r.state, "md")
-    # no unescaped "<" (HTML) or "[" (links, images) is left anywhere
-    assert re.search(r"(?<!\\)[<\[]", md) is None
-    assert "\\[x\\]\\(javascript:alert\\(1\\)\\)" in md
-    assert "\\<script\\>" in md
+    # no "<" that could open HTML and no "[" that could open a link is left unescaped
+    assert re.search(r"(?<!\\)<[A-Za-z/!?]", md) is None
+    assert "\\[x](javascript:alert(1))" in md
+    assert "\\<script>alert(1)\\</script>" in md
     assert "\\# heading" in md
     assert not any(line.startswith("# ") for line in md.splitlines()[1:])
     # a multi-line idea stays one list item: continuation lines are indented hard breaks
-    assert "line one\\\n  \\# not a heading\\\n  \\- not an item\\\n  not code (Ben; 0 dots)" in md
+    assert "line one\\\n  \\# not a heading\\\n  \\- not an item\\\n  not code (Ben)" in md
 
 
 def test_control_characters_are_stripped() -> None:
     """Without this, text from a foreign log could carry terminal escapes into a transcript someone cats."""
-    assert escape("a\x1b[31mb\u202ec") == "a\\[31mbc"
+    assert inline("a\x1b[31mb\u202ec") == "a[31mbc"
     state = Room().state
     state = replace(state, goal="evil\x1b]0;title\x07 goal")
     assert "\x1b" not in render(state, "md") and "\x07" not in render(state, "csv")
 
 
-def test_csv_has_one_row_per_idea_and_vote_and_defuses_formulas() -> None:
-    """Without this, a spreadsheet of the session would miss ideas or votes, or run a planted formula."""
+def test_csv_has_one_row_per_idea_and_defuses_formulas() -> None:
+    """Without this, a spreadsheet of the session would miss ideas, show ballots, or run a planted formula."""
     r, ids = full_room()
+    n = {k: str(numbers(r.state)[v]) for k, v in ids.items()}
     r2 = Room()
     r2.stage("new_ways")
     for text in HOSTILE:
@@ -165,17 +188,46 @@ def test_csv_has_one_row_per_idea_and_vote_and_defuses_formulas() -> None:
     r2.do(ANA, c.PostIdea, category="idea", text="-1")
     rows = list(csv.DictReader(io.StringIO(render(r.state, "csv"))))
     ideas = {row["idea_id"]: row for row in rows if row["kind"] == "idea"}
-    assert ideas[ids["webinar"]]["votes"] == "3" and ideas[ids["webinar"]]["author"] == "Ana"
-    assert ideas[ids["webinar"]]["stage"] == "Stop / Start / Continue"
-    assert ideas[ids["anon"]]["author"] == "anonymous" and ideas[ids["anon"]]["anonymous"] == "yes"
-    assert ideas[ids["dup"]]["status"] == f"merged_into:{ids['webinar']}"
-    assert ideas[ids["gone"]]["status"] == "withdrawn"
-    votes = sorted((row["voter"], row["idea_id"], row["dots"]) for row in rows if row["kind"] == "vote")
-    assert votes == sorted([("Ana", ids["webinar"], "2"), ("Ben", ids["webinar"], "1"), ("Ben", ids["anon"], "1")])
+    assert ideas[n["webinar"]]["votes"] == "3" and ideas[n["webinar"]]["author"] == "Ana"
+    assert ideas[n["webinar"]]["stage"] == "Stop / Start / Continue"
+    assert ideas[n["anon"]]["author"] == "anonymous" and ideas[n["anon"]]["anonymous"] == "yes"
+    assert ideas[n["dup"]]["status"] == f"merged_into:{n['webinar']}"
+    assert ideas[n["gone"]]["status"] == "withdrawn"
+    assert [row for row in rows if row["kind"] == "vote"] == []  # secret voting: totals only
     texts = [row["text"] for row in csv.DictReader(io.StringIO(render(r2.state, "csv")))]
     assert "'=cmd|' /C calc'!A0" in texts
     assert {"'@SUM(1+1)", "'+1", "'-1"} <= set(texts)
     assert not any(t.startswith(("=", "+", "-", "@")) for t in texts)
+
+
+def test_exports_hold_ballots_only_under_open_voting_and_counts_only_after_the_reveal() -> None:
+    """Without this, a transcript mailed after the meeting would tell who voted for what."""
+    r = Room()
+    r.stage("new_ways")
+    a = str(r.do(ANA, c.PostIdea, category="idea", text="Webinars"))
+    b = str(r.do(BEN, c.PostIdea, category="idea", text="Podcasts"))
+    r.stage("vote")
+    r.do(ANA, c.Vote, idea=a)
+    r.do(BEN, c.Vote, idea=b)
+    secret = r.state
+    for fmt in ("md", "json", "csv"):
+        # The export cannot depend on the ballots: the same with them gone, or swapped.
+        swapped = replace(secret, ballots={"a": {b: 1}, "b": {a: 1}})
+        assert render(secret, fmt) == render(replace(secret, ballots={}), fmt) == render(swapped, fmt), fmt
+    assert "no counts are shown" in render(secret, "md")
+    assert json.loads(render(secret, "json"))["votes"] == "hidden"
+    assert all(row["votes"] == "" for row in csv.DictReader(io.StringIO(render(secret, "csv"))))
+
+    o = Room()
+    o.stage("new_ways")
+    x = str(o.do(ANA, c.PostIdea, category="idea", text="Webinars"))
+    o.stage("vote")
+    o.do(FAC, c.SetVoting, open=True)
+    o.do(ANA, c.Vote, idea=x)
+    rows = list(csv.DictReader(io.StringIO(render(o.state, "csv"))))
+    assert [(row["voter"], row["dots"]) for row in rows if row["kind"] == "vote"] == [("Ana", "1")]
+    assert "## Votes (open voting)" in render(o.state, "md") and "- Ana: 1 (1)" in render(o.state, "md")
+    assert json.loads(render(o.state, "json"))["votes"] == "open"
 
 
 def test_csv_has_no_vote_rows_without_ballots() -> None:
@@ -192,16 +244,14 @@ def test_json_round_trips_without_seals() -> None:
     r, _ids = full_room()
     text = render(r.state, "json")
     record = json.loads(text)
-    assert record["format"] == "workshop-transcript" and record["version"] == 1
+    assert record["format"] == "workshop-transcript" and record["version"] == 2
+    assert record["votes"] == "revealed"
     assert record["state"]["goal"] == "30 new leads a month"
     assert all(i["seal"] is None for i in record["state"]["ideas"].values())
+    assert record["state"]["ballots"] == {}
     loaded = load_json(text)
-    expected = replace(
-        r.state,
-        ideas={k: replace(v, seal=None, author=None if v.anonymous else v.author) for k, v in r.state.ideas.items()},
-    )
-    assert loaded == expected
-    assert loaded.team_goal == TEAM and loaded.revealed == r.state.revealed
+    assert loaded == for_export(r.state)
+    assert loaded.team_goal == TEAM and sorted(loaded.revealed.values()) == sorted(r.state.revealed.values())
     assert render(loaded, "json") == text
 
 

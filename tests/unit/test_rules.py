@@ -7,7 +7,7 @@ import pytest
 from tests.unit.driver import ANA, BEN, FAC, Room
 from workshop import commands as c
 from workshop.agenda import AgendaError, load_agenda
-from workshop.audience import public_view, view_event, view_state
+from workshop.audience import private_view, public_view, view_state
 from workshop.reducer import apply
 from workshop.rules import Rejection, decide
 
@@ -40,31 +40,61 @@ def test_anonymous_author_is_provable_but_never_named() -> None:
 
 
 def test_votes_budget_merge_and_withdraw_keep_every_replica_consistent() -> None:
-    """Without this, dots could be lost on a merge or a withdrawn idea, or counts differ per terminal."""
+    """Without this, dots could be lost on a merge, or counts differ per terminal."""
     room = Room()
     room.stage("stop_start_continue")
     keep = str(room.do(BEN, c.PostIdea, category="start", text="Webinars"))
     dup = str(room.do(ANA, c.PostIdea, category="start", text="Webinar!"))
     gone = str(room.do(ANA, c.PostIdea, category="stop", text="Print ads"))
     room.stage("vote")
-    room.do(ANA, c.Vote, idea=dup)
-    room.do(ANA, c.Vote, idea=dup)
-    room.do(BEN, c.Vote, idea=gone)
-    assert room.refuse(ANA, c.Vote, idea=keep, delta=-1).code == "conflict"
-    room.do(ANA, c.Vote, idea=keep)
+    ben = view_state(room.state, BEN)
+    for who, idea in ((ANA, dup), (ANA, dup), (BEN, gone), (ANA, keep)):
+        events = decide(room.state, who, c.Vote(id=f"v{room.state.seq}", idea=idea), now=0.0)
+        assert not isinstance(events, Rejection)
+        for event in events:
+            room.state = apply(room.state, event, room.state.seq + 1)
+            ben = apply(ben, private_view(event, BEN) or public_view(event), ben.seq + 1)
     assert room.refuse(ANA, c.Vote, idea=keep).code == "no_dots"
+    assert room.refuse(ANA, c.Vote, idea=gone, delta=-1).code == "conflict"
     room.do(FAC, c.MergeIdeas, source=dup, target=keep)
     assert room.state.totals() == {keep: 3, gone: 1}
-    # Ben's replica folds only the public view of Ana's withdrawal and still agrees on dots.
-    ben = view_state(room.state, BEN)
-    events = decide(room.state, ANA, c.WithdrawIdea(id="w", idea=gone), now=0.0)
-    assert not isinstance(events, Rejection)
-    for event in events:
-        room.state = apply(room.state, event, room.state.seq + 1)
-        ben = apply(ben, view_event(event, BEN), ben.seq + 1)
-    assert room.state.dots_left("b") == ben.dots_left("b") == 3
-    assert ben.dots_used == room.state.dots_used
-    assert ben.ideas[gone].withdrawn
+    assert room.state.dots_left("a") == 0 and room.state.dots_left("b") == 2
+    # Ben's replica knows the room's total and his own ballot, nothing of Ana's.
+    assert ben.dots_placed == room.state.dots_placed == 4
+    assert ben.ballots == {"b": {gone: 1}} and ben.dots_left("b") == 2
+
+
+def test_withdrawal_never_hands_dots_back_before_the_reveal() -> None:
+    """Without this, withdrawing a voted idea would tell the room whose dots were on it."""
+    room = Room()
+    room.stage("stop_start_continue")
+    gone = str(room.do(ANA, c.PostIdea, category="stop", text="Print ads"))
+    early = str(room.do(ANA, c.PostIdea, category="stop", text="Radio"))
+    room.do(ANA, c.WithdrawIdea, idea=early)  # no dots yet: fine
+    room.stage("vote")
+    room.do(BEN, c.Vote, idea=gone)
+    refused = room.refuse(ANA, c.WithdrawIdea, idea=gone)
+    assert refused.code == "conflict" and "edit" in refused.message
+    room.do(ANA, c.EditIdea, idea=gone, text="Print ads, fewer")
+    room.do(FAC, c.RevealVotes)
+    seq = room.state.seq
+    room.do(ANA, c.WithdrawIdea, idea=gone)  # after the reveal: one event, no refund
+    assert room.state.seq == seq + 1 and room.state.ballots["b"] == {gone: 1}
+
+
+def test_open_voting_is_chosen_before_the_first_dot_and_shows_ballots() -> None:
+    """Without this, a room could be told its vote is secret and then see everyone's ballot."""
+    room = Room()
+    room.stage("stop_start_continue")
+    iid = str(room.do(BEN, c.PostIdea, category="start", text="Webinars"))
+    room.stage("vote")
+    assert room.refuse(ANA, c.SetVoting, open=True).code == "forbidden"
+    room.do(FAC, c.SetVoting, open=True)
+    room.do(ANA, c.Vote, idea=iid)
+    assert room.refuse(FAC, c.SetVoting, open=False).code == "conflict"
+    assert view_state(room.state, BEN).ballots == {"a": {iid: 1}}
+    (event,) = decide(room.state, ANA, c.Vote(id="again", idea=iid, delta=-1), now=0.0)
+    assert public_view(event) == event  # everyone sees it whole
 
 
 def test_reveal_shows_totals_only() -> None:
@@ -114,7 +144,8 @@ def test_votes_are_hidden_in_the_public_view() -> None:
     room.stage("vote")
     n = room.n + 1
     (event,) = decide(room.state, ANA, c.Vote(id=str(n), idea=iid), now=0.0)
-    assert public_view(event).idea is None and public_view(event).voter == "a"
+    assert public_view(event).idea is None and public_view(event).voter is None
+    assert private_view(event, ANA) == event and private_view(event, BEN) is None
 
 
 def test_custom_agenda_loads_and_bad_ones_explain_themselves() -> None:

@@ -1,7 +1,8 @@
 """Provides the JSON transcript: the whole session state, versioned, that a tool can reload.
 
-Seals (which could let a key holder prove authorship of an anonymous idea) are removed, and
-so is the author of any anonymous idea, whatever copy of the state is exported.
+It holds what :func:`workshop.export.scrub.for_export` keeps (no anonymous author, no seal, no
+ballot unless voting was open; ideas numbered as the room saw them) and says in ``votes`` whether
+the votes were hidden, revealed or open. Version 1 files (raw log ids, ballots included) still load.
 """
 
 from __future__ import annotations
@@ -9,25 +10,28 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from msgspec.structs import replace
 
+from workshop.export.scrub import for_export
 from workshop.state import State
 
 FORMAT = "workshop-transcript"
-VERSION = 1
+VERSION = 2
+READABLE = (1, 2)
 
 
-def scrub(state: State) -> State:
-    """``state`` with nothing that could name the author of an anonymous idea."""
-    ideas = {
-        iid: replace(idea, seal=None, author=None if idea.anonymous else idea.author)
-        for iid, idea in state.ideas.items()
-    }
-    return replace(state, ideas=ideas)
+def votes_status(state: State) -> str:
+    if state.open_voting:
+        return "open"
+    return "hidden" if state.revealed is None else "revealed"
 
 
 def render_json(state: State) -> str:
-    record = {"format": FORMAT, "version": VERSION, "state": msgspec.to_builtins(scrub(state))}
+    record = {
+        "format": FORMAT,
+        "version": VERSION,
+        "votes": votes_status(state),
+        "state": msgspec.to_builtins(for_export(state)),
+    }
     return msgspec.json.format(msgspec.json.encode(record), indent=2).decode() + "\n"
 
 
@@ -39,8 +43,8 @@ def load_json(text: str | bytes) -> State:
         raise ValueError(f"not a JSON transcript: {exc}") from exc
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         raise ValueError(f"not a {FORMAT} file")
-    if record.get("version") != VERSION:
-        raise ValueError(f"transcript version {record.get('version')!r} is not supported (expected {VERSION})")
+    if record.get("version") not in READABLE:
+        raise ValueError(f"transcript version {record.get('version')!r} is not supported (expected one of {READABLE})")
     try:
         return msgspec.convert(record.get("state"), State)
     except msgspec.ValidationError as exc:

@@ -1,63 +1,37 @@
 """Provides the Markdown transcript: a readable record of what the room said and agreed.
 
-All text that came from people (goal, names, ideas, comments, even agenda titles) is
-escaped so that it renders as the words typed, never as links, HTML or headings, and it is
-cleaned of control characters. There is no date in it: the core has no clock of its own.
+It is written for the person it is forwarded to: people's words appear as they typed them (see
+:mod:`workshop.export.mdtext` for the little that must be escaped), ideas carry the numbers the
+room used, and the top ideas come ranked once the votes are revealed. It keeps the room's
+secrets (:func:`workshop.export.scrub.for_export`): no anonymous author, and no ballot.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from workshop.agenda import GROUND_RULES, SMART_FIELDS
+from workshop.export.mdtext import block, inline
+from workshop.export.scrub import for_export
+from workshop.ideas import board_order, ranked
 from workshop.state import Idea, SmartSheet, State, log_order
-from workshop.text import printable
-
-# Every character with a meaning in CommonMark/GFM inline or block syntax.
-_SPECIAL = frozenset("\\`*_{}[]<>()#+-.!|~=&$^")
-
-
-def escape(text: str) -> str:
-    """``text`` on one line, with every Markdown-significant character backslash-escaped."""
-    return " ".join(_escape_line(line) for line in _lines(text))
-
-
-def escape_block(text: str, indent: str) -> str:
-    """``text`` keeping its line breaks as hard breaks, indented to stay in its list item."""
-    return ("\\\n" + indent).join(_escape_line(line) for line in _lines(text))
-
-
-def _lines(text: str) -> list[str]:
-    lines = [" ".join(line.split()) for line in printable(text).split("\n")]
-    return [line for line in lines if line] or [""]
-
-
-def _escape_line(line: str) -> str:
-    return "".join("\\" + ch if ch in _SPECIAL else ch for ch in line)
 
 
 def stage_titles(state: State) -> dict[str, str]:
     return {s.key: s.title for s in state.agenda}
 
 
-def idea_order(state: State, ideas: Iterable[Idea]) -> list[Idea]:
-    """Ideas in agenda order, then their stage's category order, then posting order."""
-    stage_pos = {s.key: i for i, s in enumerate(state.agenda)}
-    cat_pos = {(s.key, cat): i for s in state.agenda for i, cat in enumerate(s.categories)}
-    return sorted(
-        ideas,
-        key=lambda i: (
-            stage_pos.get(i.stage, len(stage_pos)),
-            i.stage,
-            cat_pos.get((i.stage, i.category), 1 << 30),
-            i.category,
-            log_order(i.id),
-        ),
-    )
-
-
 def _dots(n: int) -> str:
     return f"{n} dot" if n == 1 else f"{n} dots"
+
+
+def votes_note(state: State) -> str:
+    """One sentence on what the transcript says about votes, and why."""
+    if state.open_voting:
+        how = "Voting was open: everyone could see who placed which dot."
+    else:
+        how = "Voting was secret: the transcript shows totals, never whose dots went where."
+    if state.revealed is None:
+        return f"{how} The votes were not revealed, so no counts are shown."
+    return f"{how} Totals as revealed."
 
 
 class _Writer:
@@ -65,13 +39,13 @@ class _Writer:
         self.s = state
         self.out: list[str] = []
         self.names = {pid: p.name for pid, p in state.participants.items()}
-        self.counts = state.revealed if state.revealed is not None else state.totals()
+        self.counts = state.revealed or {}
 
     def line(self, text: str = "") -> None:
         self.out.append(text)
 
     def name(self, pid: str) -> str:
-        return escape(self.names.get(pid, pid))
+        return inline(self.names.get(pid, pid))
 
     def section(self, title: str) -> None:
         if self.out and self.out[-1]:
@@ -79,20 +53,20 @@ class _Writer:
         self.line(f"## {title}")
         self.line()
 
+    def author(self, idea: Idea) -> str:
+        return "anonymous" if idea.anonymous or idea.author is None else self.name(idea.author)
+
     # -- sections ------------------------------------------------------------------------
 
     def header(self) -> None:
         goal = self.s.goal.strip()
-        self.line(f"# Workshop: {escape(goal)}" if goal else "# Workshop transcript")
+        self.line(f"# Workshop: {inline(goal)}" if goal else "# Workshop transcript")
         self.line()
-        if goal:
-            self.line(f"**Goal:** {escape(goal)}")
-            self.line()
 
     def ground_rules(self) -> None:
         self.section("Ground rules")
         for rule in GROUND_RULES:
-            self.line(f"- {escape(rule)}")
+            self.line(f"- {inline(rule)}")
 
     def participants(self) -> None:
         self.section("Participants")
@@ -100,14 +74,14 @@ class _Writer:
             self.line("_No one joined._")
         for p in self.s.participants.values():
             role = " (facilitator)" if p.role == "facilitator" else ""
-            self.line(f"- {escape(p.name)}{role}")
+            self.line(f"- {inline(p.name)}{role}")
 
     def kpis(self) -> None:
         self.section("Baseline KPIs")
         if not self.s.kpis:
             self.line("_None recorded._")
         for name, value in self.s.kpis.items():
-            self.line(f"- **{escape(name)}:** {escape(value)}")
+            self.line(f"- **{inline(name)}:** {inline(value)}")
 
     def smart(self) -> None:
         self.section("SMART goal")
@@ -126,17 +100,26 @@ class _Writer:
     def sheet(self, sheet: SmartSheet) -> None:
         for key, label, _hint in SMART_FIELDS:
             value = getattr(sheet, key)
-            shown = escape_block(value, "  ") if value.strip() else "_(empty)_"
+            shown = block(value, "  ") if value.strip() else "_(empty)_"
             self.line(f"- **{label}:** {shown}")
+
+    def top_ideas(self) -> None:
+        top = ranked(self.s)
+        if not top:
+            return
+        self.section("Top ideas")
+        titles = stage_titles(self.s)
+        for n, (idea, dots) in enumerate(top, start=1):
+            where = inline(titles.get(idea.stage, idea.stage))
+            self.line(f"{n}. **{_dots(dots)}**: {inline(idea.text)} (idea {idea.id}, {where})")
 
     def ideas(self) -> None:
         self.section("Ideas")
-        state_note = "revealed" if self.s.revealed is not None else "not revealed; counts as far as known"
-        self.line(f"Votes: {state_note}.")
+        self.line(votes_note(self.s))
         visible = {i.id: i for i in self.s.ideas.values() if not i.withdrawn}
         children: dict[str, list[Idea]] = {}
         top: list[Idea] = []
-        for idea in idea_order(self.s, visible.values()):
+        for idea in board_order(self.s, visible.values()):
             if idea.merged_into is not None and idea.merged_into in visible:
                 children.setdefault(idea.merged_into, []).append(idea)
             else:
@@ -149,27 +132,36 @@ class _Writer:
         for idea in top:
             if group is None or group[0] != idea.stage:
                 self.line()
-                self.line(f"### {escape(titles.get(idea.stage, idea.stage))}")
+                self.line(f"### {inline(titles.get(idea.stage, idea.stage))}")
             if group != (idea.stage, idea.category):
                 self.line()
-                self.line(f"#### {escape(idea.category or 'uncategorised')}")
+                self.line(f"#### {inline(idea.category or 'uncategorised')}")
                 self.line()
             group = (idea.stage, idea.category)
             self.idea(idea, children, 0)
 
     def idea(self, idea: Idea, children: dict[str, list[Idea]], depth: int) -> None:
         indent = "  " * depth
-        who = "anonymous" if idea.anonymous or idea.author is None else self.name(idea.author)
-        text = escape_block(idea.text, indent + "  ")
+        text = block(idea.text, indent + "  ")
         if depth == 0 and idea.merged_into is None:
-            tail = f" ({who}; {_dots(self.counts.get(idea.id, 0))})"
-        elif idea.merged_into is not None and depth == 0:
-            tail = f" ({who}; merged into #{escape(idea.merged_into)})"
+            dots = f"; {_dots(self.counts.get(idea.id, 0))}" if self.s.revealed is not None else ""
+            tail = f" ({self.author(idea)}{dots})"
+        elif depth == 0:
+            tail = f" ({self.author(idea)}; merged into {idea.merged_into})"
         else:
-            tail = f" ({who}; merged here)"
-        self.line(f"{indent}- #{escape(idea.id)} {text}{tail}")
+            tail = f" ({self.author(idea)}; merged here)"
+        self.line(f"{indent}- **{idea.id}** {text}{tail}")
         for child in children.get(idea.id, ()):
             self.idea(child, children, depth + 1)
+
+    def ballots(self) -> None:
+        """Only under open voting, which everyone saw chosen before the first dot."""
+        if not self.s.open_voting or not any(self.s.ballots.values()):
+            return
+        self.section("Votes (open voting)")
+        for pid, ballot in self.s.ballots.items():
+            placed = ", ".join(f"{iid} ({n})" for iid, n in sorted(ballot.items(), key=lambda kv: log_order(kv[0])))
+            self.line(f"- {self.name(pid)}: {placed or 'no dots'}")
 
     def timeline(self) -> None:
         self.section("Timeline")
@@ -177,40 +169,42 @@ class _Writer:
         self.line()
         if not self.s.milestones:
             self.line("_No milestones._")
-        milestones = self.s.timeline()
-        for m in milestones:
-            self.line(f"- **{escape(m.due)}**: {escape(m.title)}")
-            self.line(f"  - Owner: {escape(m.owner)}")
+        for m in self.s.timeline():
+            self.line(f"- **{inline(m.due)}**: {inline(m.title)}")
+            self.line(f"  - Owner: {inline(m.owner)}")
             self.line(f"  - Cadence: {m.cadence}")
             for iid in m.idea_ids:
                 idea = self.s.ideas.get(iid)
-                text = escape(idea.text) if idea else "(unknown idea)"
-                self.line(f"  - Idea #{escape(iid)}: {text}")
+                text = inline(idea.text) if idea else "(unknown idea)"
+                self.line(f"  - From idea {inline(iid)}: {text}")
 
     def agreement(self) -> None:
         self.section("Agreement")
-        if not self.s.participants:
+        people = [p for p in self.s.participants.values() if p.role == "participant"]
+        if not people:
             self.line("_No one joined._")
-        for pid, p in self.s.participants.items():
-            r = self.s.responses.get(pid)
+        for p in people:
+            r = self.s.responses.get(p.id)
             if r is None:
                 said = "no response"
             elif r.agree:
                 said = "agreed"
             else:
                 said = "concern"
-            comment = f": {escape_block(r.comment, '  ')}" if r is not None and r.comment.strip() else ""
-            self.line(f"- {escape(p.name)}: {said}{comment}")
+            comment = f": {block(r.comment, '  ')}" if r is not None and r.comment.strip() else ""
+            self.line(f"- {inline(p.name)}: {said}{comment}")
 
 
 def render_markdown(state: State) -> str:
-    w = _Writer(state)
+    w = _Writer(for_export(state))
     w.header()
     w.ground_rules()
     w.participants()
     w.kpis()
     w.smart()
+    w.top_ideas()
     w.ideas()
+    w.ballots()
     w.timeline()
     w.agreement()
     return "\n".join(w.out).rstrip("\n") + "\n"

@@ -1,0 +1,62 @@
+"""Provides the one order of ideas every view and export uses, and the numbers people call them by.
+
+Posting order would give anonymous authors away: an anonymous idea that sits between the posts
+of two people taking turns points at its author. So no view or transcript shows it. Ideas go by
+stage (agenda order), then category (the stage's order), then text, alphabetically; after the
+reveal, by dots within each category. People refer to ideas by a number given in that order
+(``numbers``), never by their log position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from workshop.state import Idea, State, log_order
+
+SortKey = tuple[int, str, int, str, int, str, str, tuple[int, str]]
+
+
+def _sort_key(state: State, totals: dict[str, int] | None = None) -> Callable[[Idea], SortKey]:
+    """Stage, category, then (after a reveal) most dots, then text; the id only breaks exact ties."""
+    stage_pos = {s.key: i for i, s in enumerate(state.agenda)}
+    cat_pos = {(s.key, cat): i for s in state.agenda for i, cat in enumerate(s.categories)}
+
+    def key(idea: Idea) -> SortKey:
+        return (
+            stage_pos.get(idea.stage, len(stage_pos)),
+            idea.stage,
+            cat_pos.get((idea.stage, idea.category), 1 << 30),
+            idea.category,
+            -totals.get(idea.id, 0) if totals else 0,
+            idea.text.casefold(),
+            idea.text,
+            log_order(idea.id),  # only ever decides between identical texts
+        )
+
+    return key
+
+
+def board_order(state: State, ideas: Iterable[Idea] | None = None) -> list[Idea]:
+    """``ideas`` (default: all) by stage, category and text; after the reveal by dots within a category."""
+    ideas = state.ideas.values() if ideas is None else ideas
+    return sorted(ideas, key=_sort_key(state, state.revealed))
+
+
+def numbers(state: State) -> dict[str, int]:
+    """Idea id -> the number people see (1, 2, 3 ...), in board order before any reveal.
+
+    Every idea ever posted keeps a number, withdrawn and merged ones too, so a withdrawal
+    never renumbers the rest. While a stage is still collecting ideas a new one may move the
+    numbers after it; from the vote on they hold.
+    """
+    ordered = sorted(state.ideas.values(), key=_sort_key(state))
+    return {idea.id: n for n, idea in enumerate(ordered, start=1)}
+
+
+def ranked(state: State) -> list[tuple[Idea, int]]:
+    """After the reveal: live ideas with dots, most first (ties in board order); else empty."""
+    if state.revealed is None:
+        return []
+    totals = state.revealed
+    live = [i for i in board_order(state, state.live_ideas()) if totals.get(i.id, 0) > 0]
+    return [(i, totals[i.id]) for i in sorted(live, key=lambda i: -totals[i.id])]
