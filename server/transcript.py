@@ -26,7 +26,7 @@ def load_session(db: Path, session: str) -> State | None:
     conn = connect(db)
     try:
         row = conn.execute("SELECT id FROM sessions WHERE id = ? OR code = ?", (session, session.upper())).fetchone()
-        return None if row is None else _fold(conn, row[0])
+        return None if row is None else _replay_session(conn, row[0])
     finally:
         conn.close()
 
@@ -38,13 +38,13 @@ def list_sessions(db: Path) -> list[SessionInfo]:
         rows = conn.execute("SELECT id, code, created FROM sessions ORDER BY created").fetchall()
         out = []
         for sid, code, created in rows:
-            state = _fold(conn, sid)
+            state = _replay_session(conn, sid)
             out.append(SessionInfo(sid, code, created, state.goal, state.seq))
         return out
     finally:
         conn.close()
 
 
-def _fold(conn: sqlite3.Connection, session: str) -> State:
+def _replay_session(conn: sqlite3.Connection, session: str) -> State:
     rows = conn.execute("SELECT seq, body FROM events WHERE session = ? ORDER BY seq", (session,))
     return replay((seq, event_decoder.decode(body)) for seq, body in rows)

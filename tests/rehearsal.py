@@ -1,12 +1,17 @@
-"""Provides Room: a session state driven the way the server drives it, without a server.
+"""Provides Rehearsal: a session driven the way the server drives it (decide, then apply), without a server.
 
 Each command goes through ``decide`` and each resulting event through ``apply``, with the
-sequence numbers the event log would give them.
+sequence numbers the event log would give them; the log keeps each event as it survives
+encoding, as the stored one does.
 """
 
 from __future__ import annotations
 
+import msgspec
+
 from workshop import commands as c
+from workshop import events as e
+from workshop.protocol import event_decoder
 from workshop.reducer import apply
 from workshop.rules import Actor, Rejection, decide, decide_create, decide_join
 from workshop.state import State
@@ -17,23 +22,33 @@ BEN = Actor(id="b", role="participant", seal_key=b"b-key")
 PEOPLE = ((FAC, "Fay"), (ANA, "Ana"), (BEN, "Ben"))
 
 
-class Room:
+class Rehearsal:
     def __init__(self, goal: str = "30 new leads a month", people: tuple[tuple[Actor, str], ...] = PEOPLE) -> None:
         self.state = State()
+        self.log: list[tuple[int, e.EventBody]] = []
         self.n = 0
-        self._fold(decide_create("s", goal, State().agenda))
+        self._append(decide_create("s", goal, State().agenda))
         for who, name in people:
-            self._fold(decide_join(self.state, who.id, name, who.role))
+            self._append(decide_join(self.state, who.id, name, who.role))
 
-    def _fold(self, events: object) -> None:
+    def _append(self, events: list[e.EventBody] | Rejection) -> None:
         assert not isinstance(events, Rejection), events
         for event in events:
-            self.state = apply(self.state, event, self.state.seq + 1)
+            seq = self.state.seq + 1
+            self.log.append((seq, event_decoder.decode(msgspec.json.encode(event))))
+            self.state = apply(self.state, event, seq)
+
+    def send(self, actor: Actor, cmd: c.Command) -> list[e.EventBody] | Rejection:
+        """Run ``cmd`` whatever comes of it: its events are logged, or it is refused and changes nothing."""
+        result = decide(self.state, actor, cmd, now=1000.0)
+        if not isinstance(result, Rejection):
+            self._append(result)
+        return result
 
     def do(self, actor: Actor, cmd_type: type[c.Command], **fields: object) -> int:
         """Run a command that must be accepted; return the seq of its last event."""
         self.n += 1
-        self._fold(decide(self.state, actor, cmd_type(id=str(self.n), **fields), now=1000.0))
+        self._append(decide(self.state, actor, cmd_type(id=str(self.n), **fields), now=1000.0))
         return self.state.seq
 
     def refuse(self, actor: Actor, cmd_type: type[c.Command], **fields: object) -> Rejection:

@@ -11,12 +11,11 @@ import msgspec
 from hypothesis import strategies as st
 from msgspec.structs import replace
 
+from tests.rehearsal import Rehearsal
 from workshop import commands as c
 from workshop import events as e
 from workshop.agenda import DEFAULT_STAGES
-from workshop.protocol import event_decoder
-from workshop.reducer import apply
-from workshop.rules import Actor, Rejection, decide, decide_create, decide_join
+from workshop.rules import Actor
 from workshop.state import SmartSheet, State
 
 ACTORS = (
@@ -157,25 +156,11 @@ def draft(
     ``items`` are generated steps or fixed (actor, command) pairs. Returns the final state, the
     log, and every command sent, accepted or not, as (actor id, command with its own id).
     """
-    state, log, sent = State(), [], []
-
-    def append(events: list[e.EventBody]) -> None:
-        nonlocal state
-        for event in events:
-            seq = state.seq + 1
-            # What the log holds is what survives encoding.
-            stored = event_decoder.decode(msgspec.json.encode(event))
-            log.append((seq, stored))
-            state = apply(state, event, seq)
-
-    append(decide_create("s", "30 leads", DEFAULT_STAGES))
-    for actor in ACTORS:
-        append(decide_join(state, actor.id, NAMES[actor.id], actor.role))
+    session = Rehearsal("30 leads", tuple((a, NAMES[a.id]) for a in ACTORS))
+    sent = []
     for n, item in enumerate(items):
-        actor, cmd = item if isinstance(item, tuple) else (item.actor, item.build(state))
+        actor, cmd = item if isinstance(item, tuple) else (item.actor, item.build(session.state))
         cmd = replace(cmd, id=f"c{n}")
         sent.append((actor.id, cmd))
-        result = decide(state, actor, cmd, now=1000.0)
-        if not isinstance(result, Rejection):
-            append(result)
-    return state, log, sent
+        session.send(actor, cmd)
+    return session.state, session.log, sent

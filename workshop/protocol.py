@@ -7,7 +7,7 @@ exception in a connection handler. docs/protocol.md is the specification of this
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
@@ -91,25 +91,9 @@ class Ack(Message, tag="ack"):
     seq: int
 
 
-ErrorCode = Literal[
-    "malformed",
-    "too_large",
-    "unauthorised",
-    "forbidden",
-    "not_found",
-    "invalid",
-    "wrong_stage",
-    "conflict",
-    "no_dots",
-    "id_reused",
-    "rate_limited",
-    "not_joined",
-    "server_error",
-    "unsupported_version",
-]
-
-
 class Error(Message, tag="error"):
+    """A frame that changed nothing; ``code`` is one of those in docs/protocol.md, ``id`` the command's if known."""
+
     code: str
     message: str
     id: str = ""
@@ -125,8 +109,15 @@ class Presence(Message, tag="presence"):
 
 Outbound = Created | Welcome | EventMsg | Batch | Ack | Error | Presence
 
+class _Id(msgspec.Struct):
+    """Just the ``id`` of a frame that did not fit, so its error can say which command it was."""
+
+    id: str = ""
+
+
 encoder = msgspec.json.Encoder()
 inbound_decoder = msgspec.json.Decoder(Inbound)
+_id_decoder = msgspec.json.Decoder(_Id)
 outbound_decoder = msgspec.json.Decoder(Outbound)
 event_decoder = msgspec.json.Decoder(Event)
 
@@ -140,8 +131,15 @@ def decode_inbound(data: bytes | str) -> Create | Hello | AnyCommand | Error:
     try:
         return inbound_decoder.decode(data)
     except msgspec.ValidationError as exc:
-        return Error(code="malformed", message=f"message does not fit the protocol: {exc}")
+        return Error(code="malformed", message=f"message does not fit the protocol: {exc}", id=_id_of(data))
     except msgspec.DecodeError as exc:
         return Error(code="malformed", message=f"message is not valid JSON: {exc}")
     except (ValueError, RecursionError, UnicodeError) as exc:  # pragma: no cover - belt and braces
         return Error(code="malformed", message=f"message could not be read: {type(exc).__name__}")
+
+
+def _id_of(data: bytes | str) -> str:
+    try:
+        return _id_decoder.decode(data).id[:64]
+    except (msgspec.DecodeError, ValueError, RecursionError):
+        return ""

@@ -11,10 +11,10 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
+from client.apps.live import LiveApp
 from client.connection import Credentials
 from client.dialogs.forms import GoalDialog, MergeDialog, MilestoneDialog, TextDialog
 from client.dialogs.help import HelpScreen
-from client.widgets.live import LiveApp
 from client.widgets.plain import bar, countdown, name_of, plain, stage_prompt, status_text
 from workshop import commands as c
 from workshop.agenda import SMART_FIELDS
@@ -96,7 +96,7 @@ class HostApp(LiveApp):
 
     def show_status(self) -> None:
         line = Text(end="")
-        line.append_text(status_text(self.conn.status))
+        line.append_text(status_text(self.conn.status, self.conn.unsaved))
         line.append("  Join: ")
         line.append(self.join_line or "(no join line)", style="bold")
         state = self.conn.state

@@ -9,11 +9,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch, TabbedContent, TabPane
 
+from client.apps.live import LiveApp
 from client.connection import Credentials
 from client.dialogs.forms import TextDialog
 from client.dialogs.help import HelpScreen
 from client.widgets.ideas import IdeaList
-from client.widgets.live import LiveApp
 from client.widgets.plain import countdown, name_of, plain, stage_prompt, status_text
 from workshop import commands as c
 from workshop.agenda import SMART_FIELDS
@@ -87,7 +87,7 @@ class ParticipantApp(LiveApp):
 
     def show_status(self) -> None:
         line = Text(end="")
-        line.append_text(status_text(self.conn.status))
+        line.append_text(status_text(self.conn.status, self.conn.unsaved))
         state = self.conn.state
         if state is not None and self.conn.you:
             line.append("  ")
@@ -99,7 +99,7 @@ class ParticipantApp(LiveApp):
     def show_timer(self, state: State, line: Text | None = None) -> None:
         if line is None:
             line = Text(end="")
-            line.append_text(status_text(self.conn.status))
+            line.append_text(status_text(self.conn.status, self.conn.unsaved))
             line.append("  ")
             line.append_text(plain(name_of(state, self.conn.you), "bold"))
         line.append(f"  · Stage {state.stage_index + 1}/{len(state.agenda)}: ")

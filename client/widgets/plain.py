@@ -56,9 +56,14 @@ STATUS_STYLE = {
 }
 
 
-def status_text(status: str) -> Text:
+def status_text(status: str, unsaved: int = 0) -> Text:
+    """The connection's state, and plainly whether anything sent is still waiting to be saved."""
     mark = "●" if status == "online" else "○"
-    return Text(f"{mark} {status}", style=STATUS_STYLE.get(status, ""), end="")
+    text = Text(f"{mark} {status}", style=STATUS_STYLE.get(status, ""), end="")
+    if unsaved:
+        what = "1 change" if unsaved == 1 else f"{unsaved} changes"
+        text.append(f"  ⚠ {what} not saved yet, retrying (kept here)", style="bold yellow")
+    return text
 
 
 def bar(n: int, most: int, width: int = 12) -> str:

@@ -147,6 +147,15 @@ async def test_bad_frame_is_refused_and_changes_nothing(room, name: str) -> None
     assert ben.state.seq == session.published.seq
 
 
+async def test_a_malformed_command_error_names_its_id(room) -> None:
+    """Without this, a client with several commands in flight could not tell which one was refused."""
+    _live, _fac, _ben, ana = room
+    reply = await ana.ask(js(post(5, id="which-one")))
+    assert isinstance(reply, Error) and reply.code == "malformed" and reply.id == "which-one"
+    reply = await ana.ask("{nope")
+    assert isinstance(reply, Error) and reply.id == ""  # no id to give when there is no JSON
+
+
 async def test_invalid_utf8_in_a_binary_frame(room) -> None:
     """Without this, a frame of broken bytes could crash the handler or store unreadable text."""
     live, _fac, _ben, ana = room

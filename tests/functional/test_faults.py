@@ -9,10 +9,8 @@ import asyncio
 import base64
 import contextlib
 import os
-import signal
 import socket
 import sqlite3
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from server import credentials as cred
 from server.limits import Limits
 from server.transcript import load_session
 from tests.conftest import LiveServer, start_server, stop_server
+from tests.processes import kill, serve
 from workshop import commands as c
 from workshop.audience import view_state
 from workshop.protocol import Ack, Batch, Error, EventMsg, Hello, Welcome, encode, outbound_decoder
@@ -410,39 +409,16 @@ async def test_stalled_reader_is_cut_and_never_delays_others(tmp_path: Path) -> 
 # -- a killed server ------------------------------------------------------------------------------
 
 
-async def _serve(db: Path, port: int = 0) -> tuple[asyncio.subprocess.Process, int]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "cli",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--db",
-        str(db),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    async with asyncio.timeout(30):
-        line = (await proc.stdout.readline()).decode()
-    assert "workshop server on ws://127.0.0.1:" in line, line
-    return proc, int(line.split("ws://127.0.0.1:")[1].split()[0])
-
-
-async def _kill(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is None:
-        proc.send_signal(signal.SIGKILL)
-    await proc.wait()
-
-
 async def test_server_killed_while_participants_post(tmp_path: Path) -> None:
     """Without this, a crashed server would lose ideas it had already confirmed, or strand the room."""
     db = tmp_path / "w.db"
-    proc, port = await _serve(db)
-    url = f"ws://127.0.0.1:{port}"
+    proc, port = await serve(db)
+    # Clients reach the server through a relay, so the restarted server can take any free port
+    # (another process could have taken the old one) while their address stays the same.
+    relay = Proxy(port)
+    url = await relay.start()
     clients: list[Connection] = []
+    posters: list[asyncio.Task[None]] = []
     try:
         created = await create_session(url, goal="30 leads")
         fac = Connection(Credentials(url=url, session=created.session, secret=created.secret), **FAST)
@@ -466,10 +442,10 @@ async def test_server_killed_while_participants_post(tmp_path: Path) -> None:
                 if len(acked) >= 8:
                     enough.set()
 
-        posters = [asyncio.create_task(post(p, p.creds.name)) for p in people]
+        posters += [asyncio.create_task(post(p, p.creds.name)) for p in people]
         async with asyncio.timeout(20):
             await enough.wait()
-        await _kill(proc)
+        await kill(proc)
         confirmed = dict(acked)
 
         durable = load_session(db, created.session)
@@ -478,7 +454,7 @@ async def test_server_killed_while_participants_post(tmp_path: Path) -> None:
         for text, seq in confirmed.items():
             assert by_text.get(text) == str(seq), f"acknowledged {text!r} (seq {seq}) is not in the log"
 
-        proc, _ = await _serve(db, port)
+        proc, relay.target = await serve(db)
         async with asyncio.timeout(30):
             await asyncio.gather(*posters)
             await asyncio.gather(*(p.wait_status("online") for p in clients))
@@ -492,6 +468,10 @@ async def test_server_killed_while_participants_post(tmp_path: Path) -> None:
             assert len(p.received) == len(set(p.received)), "an event came twice"
             assert p.reconnects >= 1
     finally:
+        for task in posters:
+            task.cancel()
+        await asyncio.gather(*posters, return_exceptions=True)
         for conn in clients:
             await conn.close()
-        await _kill(proc)
+        await relay.close()
+        await kill(proc)

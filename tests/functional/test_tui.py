@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import html
+import inspect
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,28 +14,54 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from client.apps.host import HostApp, host_app
+from client.apps.live import LiveApp
 from client.apps.participant import ParticipantApp, participant_app
-from client.connection import Credentials, create_session
+from client.connection import Connection, Credentials, create_session
 from client.widgets.ideas import IdeaList
-from client.widgets.live import LiveApp
 from workshop import commands as c
 from workshop.agenda import DEFAULT_STAGES
+from workshop.state import State
 
 SIZE = (100, 34)
 STAGE = {s.key: i for i, s in enumerate(DEFAULT_STAGES)}
 HOSTILE = ["[bold red]hi[/]", "[@click=app.quit]x[/]", "[/]", '[link="https://evil"]docs[/]']
 
 
+def _step() -> str:
+    """The test line that is waiting, so that a timeout says which step of the workshop it was."""
+    frame = inspect.stack()[2]
+    line = frame.code_context[0].strip() if frame.code_context else "?"
+    return f"{line}  (line {frame.lineno})"
+
+
 async def settle(pilot: Pilot, ok: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Let the app process messages until ``ok()`` holds; fail after ``timeout`` seconds."""
-    async with asyncio.timeout(timeout):
-        while not ok():
-            await pilot.pause(0.02)
+    """Let the app process messages until ``ok()`` holds; fail naming the step after ``timeout`` seconds."""
+    try:
+        async with asyncio.timeout(timeout):
+            while not ok():
+                await pilot.pause(0.02)
+    except TimeoutError:
+        raise AssertionError(f"the screen never showed it: {_step()}") from None
+
+
+async def reach(conn: Connection, predicate: Callable[[State], bool], timeout: float = 10.0) -> State:
+    """Wait for ``conn``'s replica to satisfy ``predicate``; fail naming the step."""
+    try:
+        return await conn.wait_for(predicate, timeout)
+    except TimeoutError:
+        raise AssertionError(f"the session never got there: {_step()}") from None
 
 
 def list_lines(app: LiveApp) -> list[str]:
     ideas = app.screen.query_one(IdeaList)
     return [str(ideas.get_option_at_index(n).prompt) for n in range(ideas.option_count)]
+
+
+def screen_text(app: LiveApp) -> str:
+    """What the terminal shows, read back from a screenshot: markup that ran would be missing here."""
+    svg = app.export_screenshot()
+    runs = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    return html.unescape("".join(runs)).replace("\xa0", " ")
 
 
 def text_of(app: LiveApp, selector: str) -> str:
@@ -62,7 +91,7 @@ async def go_to(pilot: Pilot, host: HostApp, key: str) -> None:
     target = STAGE[key]
     while (index := host.conn.state.stage_index) != target:
         await pilot.press("n" if index < target else "p")
-        await host.conn.wait_for(lambda s, index=index: s.stage_index != index)
+        await reach(host.conn, lambda s, index=index: s.stage_index != index)
 
 
 async def close(*apps: LiveApp) -> None:
@@ -90,7 +119,7 @@ async def test_workshop_through_the_apps(live, tmp_path: Path, monkeypatch: pyte
         # Ana types an idea; the host sees it on the board with her name.
         await type_into(ap, "#idea-text", "Start a monthly webinar")
         await ap.press("enter")
-        await host.conn.wait_for(lambda s: any(i.text == "Start a monthly webinar" for i in s.ideas.values()))
+        await reach(host.conn, lambda s: any(i.text == "Start a monthly webinar" for i in s.ideas.values()))
         await settle(hp, lambda: "Start a monthly webinar — Ana" in text_of(host, "#board-view"))
         await settle(ap, lambda: ana.screen.query_one("#idea-text", Input).value == "")
 
@@ -108,13 +137,13 @@ async def test_workshop_through_the_apps(live, tmp_path: Path, monkeypatch: pyte
         for key in ("measurable", "achievable", "relevant", "time_bound"):
             ana.screen.query_one(f"#smart-{key}", Input).value = f"{key} answer"
         await ap.click("#submit-smart")
-        await host.conn.wait_for(lambda s: ana.conn.you in s.smart)
+        await reach(host.conn, lambda s: ana.conn.you in s.smart)
         await settle(hp, lambda: "Thirty leads" in text_of(host, "#smart-view"))
         await hp.press("g")
         await settle(hp, lambda: hp.app.screen.query("#specific").first(Input).value == "Thirty leads")
         hp.app.screen.query_one("#specific", Input).focus()
         await hp.press("enter")
-        await bo.conn.wait_for(lambda s: s.team_goal is not None and s.team_goal.specific == "Thirty leads")
+        await reach(bo.conn, lambda s: s.team_goal is not None and s.team_goal.specific == "Thirty leads")
 
         # Votes: each participant places dots from the list; the host reveals.
         await go_to(hp, host, "vote")
@@ -125,10 +154,10 @@ async def test_workshop_through_the_apps(live, tmp_path: Path, monkeypatch: pyte
             ideas.highlighted = 0
             for n in range(presses):
                 await pilot.press("plus")
-                await app.conn.wait_for(lambda s, app=app, n=n: s.dots_left(app.conn.you) == 2 - n)
+                await reach(app.conn, lambda s, app=app, n=n: s.dots_left(app.conn.you) == 2 - n)
         await settle(ap, lambda: "1 of 3" in text_of(ana, "#dots"))
         await hp.press("r")
-        await ana.conn.wait_for(lambda s: s.revealed is not None)
+        await reach(ana.conn, lambda s: s.revealed is not None)
         await settle(ap, lambda: "█" in str(ana.screen.query_one(IdeaList).get_option_at_index(0).prompt))
         await settle(hp, lambda: "(revealed)" in text_of(host, "#board-view"))
 
@@ -139,39 +168,45 @@ async def test_workshop_through_the_apps(live, tmp_path: Path, monkeypatch: pyte
         await type_into(hp, "#title", "Launch webinar")
         await type_into(hp, "#owner", "Ana")
         await hp.press("enter")
-        await ana.conn.wait_for(lambda s: len(s.milestones) == 1)
+        await reach(ana.conn, lambda s: len(s.milestones) == 1)
         await settle(ap, lambda: "Launch webinar" in text_of(ana, "#timeline-view"))
         await ap.click("#agree")
         await type_into(bp, "#comment", "Too soon")
         await bp.click("#concern")
-        await host.conn.wait_for(lambda s: len(s.responses) == 2)
+        await reach(host.conn, lambda s: len(s.responses) == 2)
         await settle(hp, lambda: "1 agree, 1 concerns" in text_of(host, "#responses"))
         await hp.press("f")
-        await bo.conn.wait_for(lambda s: s.finalised)
+        await reach(bo.conn, lambda s: s.finalised)
         await settle(bp, lambda: "The timeline is final." in text_of(bo, "#timeline-view"))
 
         # Ana says she is done; everyone sees the count.
         await ap.press("f5")
         await settle(bp, lambda: "done 1/2" in text_of(bo, "#status"))
         await settle(hp, lambda: "done 1/2" in text_of(host, "#stage"))
+
+        # What the room agreed is what the server holds, and every screen shows the same.
+        final = host.conn.state
+        assert final.finalised and final.team_goal is not None and final.team_goal.specific == "Thirty leads"
+        assert sorted(i.text for i in final.ideas.values()) == ["Start a monthly webinar", "Stop cold calls"]
+        # Both placed their dots on the first idea of the list; both ideas went to the picker's first
+        # category ("stop"), where "Start ..." comes before "Stop ..." alphabetically.
+        assert {final.ideas[i].text: n for i, n in final.revealed.items()} == {"Start a monthly webinar": 3}
+        assert [m.title for m in final.timeline()] == ["Launch webinar"]
+        assert ana.conn.state.seq == bo.conn.state.seq == final.seq
         await close(host, ana, bo)
 
 
 async def test_export_from_the_host(live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without this, the facilitator could not take the workshop's record home from the TUI."""
-    try:
-        from workshop.export import render  # noqa: F401
-    except ImportError:
-        pytest.skip("workshop.export is not there yet")
     monkeypatch.chdir(tmp_path)
     host, code = await open_session(live.url)
     async with host.run_test(size=SIZE) as hp:
         await online((hp, host))
         ana = await live.participant(code, "Ana")
-        await host.conn.wait_for(lambda s: ana.you in s.participants)
+        await reach(host.conn, lambda s: ana.you in s.participants)
         await go_to(hp, host, "new_ways")
         await ana.do(c.PostIdea, category="idea", text="Partner event in May")
-        await host.conn.wait_for(lambda s: len(s.ideas) == 1)
+        await reach(host.conn, lambda s: len(s.ideas) == 1)
         await hp.press("x")
         await settle(hp, lambda: any(tmp_path.glob("workshop-*.csv")))
         for suffix in ("md", "json", "csv"):
@@ -189,14 +224,16 @@ async def test_hostile_text_shows_literally(live) -> None:
         await go_to(hp, host, "new_ways")
         for conn, text in zip(people, HOSTILE, strict=True):
             await conn.do(c.PostIdea, category="idea", text=text)
-        await host.conn.wait_for(lambda s: len(s.ideas) == len(HOSTILE))
+        await reach(host.conn, lambda s: len(s.ideas) == len(HOSTILE))
         await settle(hp, lambda: all(f"{t} — {t}" in text_of(host, "#board-view") for t in HOSTILE))
         await hp.press("2")
         await settle(hp, lambda: all(t in text_of(host, "#people-view") for t in HOSTILE))
         await hp.pause()
         assert host.is_running
-        svg = host.export_screenshot()
-        assert "hi" in svg and host.is_running
+        shown = screen_text(host)
+        for text in HOSTILE:
+            assert text in shown, f"{text!r} is not on the People tab as typed"
+        assert host.is_running
         await close(host)
 
 
@@ -210,7 +247,7 @@ async def test_hostile_text_in_the_participant_app(live) -> None:
         other = await live.participant(code, HOSTILE[1])
         for text in HOSTILE:
             await other.do(c.PostIdea, category="idea", text=text)
-        await app.conn.wait_for(lambda s: len(s.ideas) == len(HOSTILE))
+        await reach(app.conn, lambda s: len(s.ideas) == len(HOSTILE))
         ideas = app.screen.query_one(IdeaList)
         await settle(pp, lambda: ideas.option_count == len(HOSTILE))
         shown = list_lines(app)
@@ -240,7 +277,7 @@ async def test_participant_reconnects_and_keeps_what_was_typed(live) -> None:
         assert "online" in text_of(app, "#status")
         assert app.screen.query_one("#idea-text", Input).value == "Partner webinars"
         await pilot.press("enter")
-        await fac.wait_for(lambda s: any(i.text == "Partner webinars" for i in s.ideas.values()))
+        await reach(fac, lambda s: any(i.text == "Partner webinars" for i in s.ideas.values()))
         assert [i.author for i in fac.state.ideas.values()] == [app.conn.you]  # still the same person
         await close(app)
 

@@ -11,8 +11,8 @@ import msgspec
 import pytest
 from msgspec.structs import replace
 
-from tests.unit import driver
-from tests.unit.driver import ANA, BEN, FAC
+from tests import rehearsal
+from tests.rehearsal import ANA, BEN, FAC
 from workshop import commands as c
 from workshop.audience import view_state
 from workshop.export import load_json, render
@@ -26,11 +26,11 @@ SECRET_NAME = "Zebedee"  # the author of the anonymous idea: must never appear i
 ZED = Actor(id="z", role="participant", seal_key=b"z-key")
 
 
-class Room(driver.Room):
+class Room(rehearsal.Rehearsal):
     """The shared driver, with Zebedee in the room."""
 
     def __init__(self, goal: str = "30 new leads a month") -> None:
-        super().__init__(goal, people=(*driver.PEOPLE, (ZED, SECRET_NAME)))
+        super().__init__(goal, people=(*rehearsal.PEOPLE, (ZED, SECRET_NAME)))
 
 
 HOSTILE = [

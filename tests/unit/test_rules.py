@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.driver import ANA, BEN, FAC, Room
+from tests.rehearsal import ANA, BEN, FAC
+from tests.rehearsal import Rehearsal as Room
 from workshop import commands as c
 from workshop.agenda import AgendaError, load_agenda
 from workshop.audience import private_view, public_view, view_state
