@@ -44,7 +44,7 @@ from workshop.state import State
 
 log = logging.getLogger("workshop.client")
 
-Status = Literal["connecting", "online", "reconnecting", "closed", "refused"]
+Status = Literal["connecting", "online", "reconnecting", "resyncing", "closed", "refused"]
 RETRYABLE = frozenset({"server_error"})  # the server could not save it; the same command may succeed later
 
 
@@ -233,7 +233,7 @@ class Connection:
                 await self._session(ws)
             self._ws = None
             self.reconnects += 1
-            self._set_status("reconnecting")
+            self._set_status("resyncing" if self._want_snapshot else "reconnecting")
             if self._want_snapshot:
                 # The stream skipped an event: come back for a whole snapshot, and if that keeps
                 # happening, back off rather than reconnect in a loop.

@@ -26,6 +26,7 @@ KEYS = [
     ("n / p", "next / previous stage"),
     ("t", "start the stage timer (minutes)"),
     ("r", "reveal the votes"),
+    ("o", "open or secret voting (before the first dot; secret by default)"),
     ("m", "merge duplicate ideas"),
     ("g", "adopt or edit the team goal"),
     ("a", "add a milestone"),
@@ -51,6 +52,7 @@ class HostApp(LiveApp):
         Binding("p", "stage(-1)", "Prev"),
         Binding("t", "timer", "Timer"),
         Binding("r", "reveal", "Reveal"),
+        Binding("o", "voting_mode", "Open/secret vote", show=False),
         Binding("m", "merge", "Merge", show=False),
         Binding("g", "goal", "Goal"),
         Binding("a", "add_milestone", "Milestone"),
@@ -191,6 +193,13 @@ class HostApp(LiveApp):
     def action_reveal(self) -> None:
         self.command(c.RevealVotes, said="Votes revealed.")
 
+    def action_voting_mode(self) -> None:
+        if (state := self._state()) is None:
+            return
+        wanted = not state.open_voting
+        said = "Open voting: everyone will see who voted for what." if wanted else "Secret voting: totals only."
+        self.command(c.SetVoting, open=wanted, said=said)
+
     def action_merge(self) -> None:
         if (state := self._state()) is None:
             return
@@ -295,7 +304,14 @@ def board(state: State) -> Text:
         voters = [p for p in state.participants.values() if p.role == "participant"]
         out.append(f"\nDots placed: {state.dots_placed} of {state.budget * len(voters)}", style="bold")
         out.append("  (revealed)" if state.revealed is not None else "  (hidden until you press r)")
+        out.append_text(voting_mode(state))
     return out
+
+
+def voting_mode(state: State) -> Text:
+    if state.open_voting:
+        return Text("\nOPEN voting: everyone sees who placed which dot.", style="bold yellow", end="")
+    return Text("\nSecret voting: nobody sees whose dots went where, ever; only totals. (o: open)", style="dim", end="")
 
 
 def people(state: State, online: set[str]) -> Text:

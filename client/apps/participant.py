@@ -126,6 +126,10 @@ class ParticipantApp(LiveApp):
             dots.append("  · results revealed", style="cyan")
         elif state.stage.kind == "vote":
             dots.append("  · select an idea, + adds a dot, - takes it back", style="dim")
+            if state.open_voting:
+                dots.append("  · OPEN vote: everyone sees your dots", style="bold yellow")
+            else:
+                dots.append("  · secret: only totals are ever shown", style="dim")
         self.query_one("#dots", Static).update(dots)
         self.query_one(IdeaList).show(state, self.conn.you)
         self._smart(state)

@@ -51,6 +51,7 @@ STATUS_STYLE = {
     "online": "bold green",
     "connecting": "yellow",
     "reconnecting": "bold yellow",
+    "resyncing": "bold yellow",  # the stream skipped an event: fetching a whole copy, with backoff
     "closed": "red",
     "refused": "bold red",
 }
