@@ -15,7 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 from websockets.asyncio.client import connect
+from websockets.asyncio.server import ServerConnection
+from websockets.asyncio.server import serve as serve_websocket
 
 from client.connection import Connection, Credentials, create_session
 from server import credentials as cred
@@ -25,7 +28,8 @@ from tests.conftest import LiveServer, start_server, stop_server
 from tests.processes import kill, serve
 from workshop import commands as c
 from workshop.audience import view_state
-from workshop.protocol import Ack, Batch, Error, EventMsg, Hello, Welcome, encode, outbound_decoder
+from workshop.events import GoalSet
+from workshop.protocol import Ack, Batch, Error, EventMsg, Hello, Welcome, encode, inbound_decoder, outbound_decoder
 from workshop.rules import Actor
 from workshop.state import State
 
@@ -475,3 +479,39 @@ async def test_server_killed_while_participants_post(tmp_path: Path) -> None:
             await conn.close()
         await relay.close()
         await kill(proc)
+
+
+# -- a stream that skips ---------------------------------------------------------------------------
+
+
+async def test_a_stream_that_skips_is_resynced_with_a_snapshot_and_backoff() -> None:
+    """Without this, a client meeting a hole in the stream would reconnect in a tight loop and never catch up."""
+    hellos: list[Hello] = []
+    at: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def skipping(ws: ServerConnection) -> None:
+        # A broken server (ours never leaves a hole): a snapshot at seq 5, then an event at seq 7.
+        hello = inbound_decoder.decode(await ws.recv())
+        assert isinstance(hello, Hello)
+        hellos.append(hello)
+        at.append(loop.time())
+        snapshot = replace(State(session="s"), seq=5)
+        await ws.send(encode(Welcome(session="s", epoch="e", you="p", role="participant", seq=5, snapshot=snapshot)))
+        await ws.send(encode(EventMsg(seq=7, at=0.0, event=GoalSet(goal="x"))))
+        await ws.wait_closed()
+
+    async with serve_websocket(skipping, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        conn = Connection(Credentials(url=f"ws://127.0.0.1:{port}", session="s", token="t"), reconnect_max_delay=5.0)
+        seen: list[str] = []
+        conn.on_change(lambda: seen.append(conn.status))
+        try:
+            await conn.start()
+            await eventually(lambda: len(hellos) >= 4, 20, "four connections")
+        finally:
+            await conn.close()
+    assert "resyncing" in seen, "the app was never told it is fetching a fresh copy"
+    assert all(h.last_seq is None for h in hellos[1:]), "it resumed into the same hole instead of asking for a snapshot"
+    # websockets' backoff between attempts (a random first delay, then 0.5 s, 0.8 s, ...), not a loop.
+    assert at[3] - at[1] >= 0.5 + 0.8
