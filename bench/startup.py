@@ -40,8 +40,8 @@ PEOPLE = 8
 
 def workshop_events(session: str) -> list[bytes]:
     """One whole workshop's events, made by the real rules, encoded as the log stores them."""
-    fac = Actor(id=f"{session}-f", role="facilitator", seal_key=b"f" * 32)
-    people = [Actor(id=f"{session}-{n}", role="participant", seal_key=bytes([n]) * 32) for n in range(PEOPLE)]
+    fac = Actor(id=f"{session}-f", seal_key=b"f" * 32)
+    people = [Actor(id=f"{session}-{n}", seal_key=bytes([n]) * 32) for n in range(PEOPLE)]
     state, out = State(), []
 
     def add(events: list | Rejection) -> None:
@@ -55,8 +55,9 @@ def workshop_events(session: str) -> list[bytes]:
         add(decide(state, actor, cmd, now=1.0))
 
     add(decide_create(session, "30 new leads a month", DEFAULT_STAGES))
-    for actor, name in [(fac, "Fay"), *((p, f"Person {n}") for n, p in enumerate(people))]:
-        add(decide_join(state, actor.id, name, actor.role))
+    add(decide_join(state, fac.id, "Fay", "facilitator"))
+    for n, person in enumerate(people):
+        add(decide_join(state, person.id, f"Person {n}", "participant"))
     do(fac, c.SetStage(id="s", index=3))
     for n in range(20):
         do(people[n % PEOPLE], c.PostIdea(id="p", category="start", text=f"Idea number {n} for more leads"))

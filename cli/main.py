@@ -13,7 +13,8 @@ from pathlib import Path
 EXAMPLES = """\
 examples:
   workshop host --goal "30 new leads a month"      run a workshop (server inside, SQLite file)
-  workshop join ws://192.0.2.10:8765/ABCDE-FGHJK --name Ana
+  workshop host --resume                           take back your session after quitting or a crash
+  workshop join ws://192.0.2.10:8765/ABCDE-FGHJK   join (asks your name; the same command rejoins)
   workshop serve --host 0.0.0.0 --port 8765        serve sessions for a remote team
   workshop export SESSION --format md -o notes.md  the transcript, also after the server stopped
 """
@@ -61,6 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     host.add_argument("--db", type=Path, default=None, help="SQLite event log for the built-in server")
     host.add_argument("--name", default="Facilitator", help="your name as the room sees it")
     host.add_argument("--demo", action="store_true", help="add three simulated participants who post, vote and agree")
+    host.add_argument(
+        "--resume",
+        nargs="?",
+        const="",
+        metavar="SESSION-or-CODE",
+        help="take back a session you were running (after quitting, or a crash): same code, stage, board "
+        "and timeline; without a value, your most recent unfinished one on this server",
+    )
 
     join = sub.add_parser("join", help="join a workshop as a participant")
     join.add_argument(
@@ -68,7 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL-or-CODE",
         help="the join line's address, e.g. ws://host:8765/ABCDE-FGHJK, or just the code",
     )
-    join.add_argument("--name", required=True, help="your name as the room sees it")
+    join.add_argument(
+        "--name", help="your name as the room sees it (asked if not given; picks your seat if you joined before)"
+    )
+    join.add_argument(
+        "--rejoin",
+        metavar="TOKEN",
+        help="come back as yourself from another computer, with the token your app shows (F8)",
+    )
+    join.add_argument("--new", action="store_true", help="join as a new person, even if you joined before here")
     join.add_argument(
         "--server", default="ws://127.0.0.1:8765", help="server URL when only a code is given (default %(default)s)"
     )

@@ -17,6 +17,7 @@ import itertools
 import logging
 import secrets
 import ssl
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -101,13 +102,14 @@ class Connection:
         ssl_context: ssl.SSLContext | None = None,
         ping_interval: float = 5.0,
         ping_timeout: float = 5.0,
-        reconnect_max_delay: float = 10.0,
+        reconnect_max_delay: float = 5.0,
     ) -> None:
         self.creds = creds
         self.state: State | None = None
         self.you = ""
-        self.role = ""
+        self.joined_as = ""  # the role the welcome gave; ``role`` follows the session after that
         self.epoch = ""
+        self.clock_offset = 0.0  # server clock minus ours, so countdowns show the server's time
         self.online: tuple[str, ...] = ()
         self.status: Status = "connecting"
         self.unsaved = 0  # commands the server could not save yet, being sent again
@@ -130,6 +132,10 @@ class Connection:
         self.reconnects = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def started(self) -> bool:
+        return self._task is not None
 
     async def start(self, timeout: float = 10.0) -> None:
         """Connect and wait for the first welcome; raise :class:`JoinRefused` if turned away."""
@@ -164,9 +170,24 @@ class Connection:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def on_change(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` (no arguments) after every change of state, status or presence."""
+    def on_change(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` (no arguments) after every change of state, status or presence.
+
+        Returns a function that stops the calls (an app about to close calls it first).
+        """
         self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    @property
+    def role(self) -> str:
+        """Your role now: a handover or a promotion changes it while you stay connected."""
+        if self.state is not None and (role := self.state.role_of(self.you)) is not None:
+            return role
+        return self.joined_as
+
+    def now(self) -> float:
+        """The server's clock, as well as this client can tell."""
+        return time.time() + self.clock_offset
 
     # -- commands ------------------------------------------------------------------------------
 
@@ -199,6 +220,19 @@ class Connection:
         await self._until(lambda: self.state is not None and predicate(self.state), timeout)
         assert self.state is not None
         return self.state
+
+    @property
+    def unconfirmed(self) -> int:
+        """Commands sent (or waiting to be) that the server has not answered yet."""
+        return len(self._pending)
+
+    async def settle(self, timeout: float) -> bool:
+        """Wait until every command sent so far is answered; ``False`` if some are still open at ``timeout``."""
+        try:
+            await self._until(lambda: not self._pending or self.status in ("closed", "refused"), timeout)
+        except TimeoutError:
+            return False
+        return not self._pending
 
     async def wait_status(self, status: Status, timeout: float = 10.0) -> None:
         await self._until(lambda: self.status == status, timeout)
@@ -262,14 +296,17 @@ class Connection:
             resume = dict(last_seq=self.state.seq, epoch=self.epoch)
         if cr.secret:
             return Hello(session=cr.session, secret=cr.secret, **resume)
-        if cr.token:
+        if cr.token and cr.session:
             return Hello(session=cr.session, token=cr.token, **resume)
-        return Hello(session=cr.session, code=cr.code, name=cr.name)
+        # A first join; with our own token, a retry after a lost welcome is the same person.
+        return Hello(session=cr.session, code=cr.code, name=cr.name, token=cr.token)
 
     def _on_welcome(self, w: Welcome) -> None:
         if w.token:  # first join: from now on we come back as this person
             self.creds = replace(self.creds, session=w.session, token=w.token)
-        self.you, self.role, self.epoch, self.online = w.you, w.role, w.epoch, w.online
+        self.you, self.joined_as, self.epoch, self.online = w.you, w.role, w.epoch, w.online
+        if w.now:
+            self.clock_offset = w.now - time.time()
         if w.snapshot is not None:
             self.state = w.snapshot
             self._want_snapshot = False
@@ -288,6 +325,7 @@ class Connection:
                 self._saved(cid)
                 if fut is not None and not fut.done():
                     fut.set_result(seq)
+                self._wake()
             case Error(id=cid, code=code) if cid and code in RETRYABLE and cid in self._pending:
                 self._retry_later(cid)
             case Error(id=cid, code=code, message=message) if cid:
@@ -295,6 +333,7 @@ class Connection:
                 self._saved(cid)
                 if fut is not None and not fut.done():
                     fut.set_exception(CommandError(code, message))
+                self._wake()
             case Error(code=code, message=message):
                 log.warning("server error %s: %s", code, message)
             case Presence(came=came, went=went):
@@ -366,6 +405,10 @@ class Connection:
     def _notify(self) -> None:
         for listener in self._listeners:
             listener()
+        self._wake()
+
+    def _wake(self) -> None:
+        """Let every ``_until`` look at its condition again."""
         waiters, self._waiters = self._waiters, []
         for fut in waiters:
             if not fut.done():

@@ -1,7 +1,12 @@
 """Provides ``run_host`` and ``run_join``: what ``workshop host`` and ``workshop join`` run.
 
-``run_host`` may start a server inside this process (the embedded default); the CLI should
-hand it ``server.app.start`` so that the client package never imports the server.
+Both keep this user's seat (``client.seats``) so that running the same command again comes
+back to the same session as the same person: a facilitator resumes the session they were
+running (``--resume``), a participant rejoins with their token. Both check the address, the
+code or the credential before the full-screen app opens, and say plainly what is wrong.
+
+``run_host`` may start a server inside this process (the embedded default); the CLI hands it
+``server.app.start`` so that the client package never imports the server.
 """
 
 from __future__ import annotations
@@ -15,12 +20,26 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from client.connection import Credentials, JoinRefused, create_session
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidHandshake, InvalidURI
+
+from client.connection import Connection, Credentials, JoinRefused, create_session
+from client.seats import Seat, Seats, new_token
 from workshop.agenda import AgendaError, Stage, load_agenda
 
 WILDCARDS = ("0.0.0.0", "::", "")
+# Names people paste from an example instead of their own.
+PLACEHOLDERS = frozenset({"YOURNAME", "YOUR NAME", "YOUR_NAME", "NAME", "<NAME>", "<YOUR NAME>"})
 # ``server.app.start(host, port, db)`` -> (websockets Server, WorkshopServer)
 StartServer = Callable[[str, int, Path], Any]
+
+
+class Stop(Exception):
+    """A reason to stop before the app opens, with the exit status to stop with."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def _err(message: str) -> None:
@@ -55,7 +74,120 @@ def split_target(target: str, server: str) -> tuple[str, str]:
     return server.rstrip("/"), target.strip()
 
 
-def run_host(args: argparse.Namespace, default_db: Callable[[], Path], start_server: StartServer | None = None) -> int:
+def check_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise Stop("a name is needed: the room sees it next to your ideas", 2)
+    if name.upper() in PLACEHOLDERS:
+        raise Stop(f"{name!r} is the placeholder from the join line: put your own name there, or leave --name out", 2)
+    return name
+
+
+async def reachable(url: str) -> None:
+    """Fail at once, with the reason, if nothing answers at ``url`` (rather than retrying for ever)."""
+    try:
+        async with asyncio.timeout(10), connect(url, proxy=None, open_timeout=8):
+            pass
+    except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
+        raise Stop(f"cannot reach a workshop server at {url}: {exc or type(exc).__name__}") from None
+
+
+async def started(conn: Connection) -> None:
+    await reachable(conn.creds.url)
+    try:
+        await conn.start()
+    except JoinRefused as exc:
+        raise Stop(f"the server refused: {exc}") from None
+    except (OSError, TimeoutError) as exc:
+        raise Stop(f"no answer from {conn.creds.url}: {exc}") from None
+
+
+def _remember_seat(seats: Seats, seat: Seat) -> Callable[[Connection], None]:
+    """Keep ``seat`` up to date from its connection: session, name, and whether the session finished."""
+
+    def remember(conn: Connection) -> None:
+        state = conn.state
+        if state is None:
+            return
+        me = state.participants.get(conn.you)
+        update = {
+            "session": conn.creds.session or seat.session,
+            "name": me.name if me is not None else seat.name,
+            "goal": state.goal,
+            "finished": state.stage_index == len(state.agenda) - 1,
+        }
+        if any(getattr(seat, k) != v for k, v in update.items()):
+            for k, v in update.items():
+                setattr(seat, k, v)
+            seats.save(seat)
+
+    return remember
+
+
+# -- workshop join -------------------------------------------------------------------------------
+
+
+def run_join(args: argparse.Namespace, seats: Seats | None = None) -> int:
+    from client.apps.participant import participant_app
+
+    seats = seats or Seats.default()
+    try:
+        url, code = split_target(args.target, args.server)
+        seat = choose_seat(seats, url, code, args)
+        conn = Connection(Credentials(url=url, code=code, name=seat.name, token=seat.credential, session=seat.session))
+        app = participant_app(conn, remember=_remember_seat(seats, seat))
+        asyncio.run(_run(conn, app.run_async))
+    except (Stop, ValueError) as exc:
+        _err(str(exc))
+        return exc.status if isinstance(exc, Stop) else 2
+    print(f"You can come back as {seat.name} with the same command: workshop join {url}/{code}")
+    return app.return_code or 0
+
+
+def choose_seat(seats: Seats, url: str, code: str, args: argparse.Namespace) -> Seat:
+    """The seat to join with: the one kept from before on this computer, or a new one (saved first)."""
+    if args.rejoin:
+        seat = Seat(url=url, code=code, role="participant", credential=args.rejoin, name=args.name or "")
+        return seats.save(seat)
+    known = [] if args.new else seats.participant_seats(url, code)
+    if args.name:
+        wanted = check_name(args.name).casefold()
+        known = [s for s in known if s.name.casefold() == wanted]
+    if len(known) > 1:
+        names = ", ".join(s.name for s in known)
+        raise Stop(f"you joined this session as {names} on this computer: pass --name NAME, or --new", 2)
+    if known:
+        return known[0]
+    name = check_name(args.name or _ask_name())
+    return seats.save(Seat(url=url, code=code, role="participant", credential=new_token(), name=name))
+
+
+def _ask_name() -> str:
+    if not sys.stdin.isatty():
+        raise Stop("pass --name YOURS: the room sees it next to your ideas", 2)
+    try:
+        return input("Your name, as the room will see it: ")
+    except EOFError:
+        raise Stop("no name given", 2) from None
+
+
+async def _run(conn: Connection, run_app: Callable[[], Any]) -> None:
+    await started(conn)
+    try:
+        await run_app()
+    finally:
+        await conn.close()
+
+
+# -- workshop host -------------------------------------------------------------------------------
+
+
+def run_host(
+    args: argparse.Namespace,
+    default_db: Callable[[], Path],
+    start_server: StartServer | None = None,
+    seats: Seats | None = None,
+) -> int:
     """Run the host app; ``start_server`` is ``server.app.start``, handed in by the CLI wiring."""
     agenda: tuple[Stage, ...] = ()
     if args.agenda:
@@ -65,10 +197,23 @@ def run_host(args: argparse.Namespace, default_db: Callable[[], Path], start_ser
             _err(f"cannot use agenda {args.agenda}: {exc}")
             return 2
     try:
-        return asyncio.run(_host(args, agenda, default_db, start_server))
-    except ValueError as exc:
+        return asyncio.run(_host(args, agenda, default_db, start_server, seats or Seats.default()))
+    except (Stop, ValueError) as exc:
         _err(str(exc))
-        return 2
+        return exc.status if isinstance(exc, Stop) else 2
+
+
+def resume_command(args: argparse.Namespace, code: str) -> str:
+    """The command that takes this session back, with the options it was started with."""
+    parts = ["workshop", "host", "--resume", code]
+    if args.server:
+        parts += ["--server", args.server]
+    else:
+        if args.listen != "127.0.0.1:8765":
+            parts += ["--listen", args.listen]
+        if args.db:
+            parts += ["--db", str(args.db)]
+    return " ".join(parts)
 
 
 async def _host(
@@ -76,46 +221,58 @@ async def _host(
     agenda: tuple[Stage, ...],
     default_db: Callable[[], Path],
     start_server: StartServer | None,
+    seats: Seats,
 ) -> int:
     from client.apps.host import host_app
     from client.demo import start_demo, stop_demo
 
     server = store_app = None
+    db = ""
     if args.server:
-        url = args.server.rstrip("/")
-        public = url
+        url = public = args.server.rstrip("/")
     else:
         if start_server is None:
             raise ValueError("no server to start: pass --server URL, or run through the workshop command")
         host, port = parse_listen(args.listen)
+        db = str(args.db or default_db())
         try:
-            server, store_app = await start_server(host, port, args.db or default_db())
+            server, store_app = await start_server(host, port, Path(db))
         except OSError as exc:
-            _err(f"cannot listen on {args.listen}: {exc}")
-            return 1
+            raise Stop(f"cannot listen on {args.listen}: {exc}") from None
         port = next(iter(server.sockets)).getsockname()[1]
         url = f"ws://{'127.0.0.1' if host in WILDCARDS else host}:{port}"
         shown = public_address() if host in WILDCARDS else host
         public = f"ws://[{shown}]:{port}" if ":" in shown else f"ws://{shown}:{port}"
     try:
+        notice = ""
+        if args.resume is not None:
+            seat = resume_seat(seats, args.resume, url, db)
+        else:
+            waiting = unfinished(seats, url, db)
+            seat = await _new_session(args, agenda, url, db, seats)
+            if waiting is not None:
+                notice = (
+                    f"You have an unfinished session ({waiting.goal or 'no goal'}, code {waiting.code}). "
+                    f"To go back to it: {resume_command(args, waiting.code)}"
+                )
+                print(notice, file=sys.stderr)
+        conn = Connection(_credentials(seat))
+        join_line = f"workshop join {public}/{seat.code}"
+        app = host_app(conn, join_line=join_line, remember=_remember_seat(seats, seat), notice=notice)
+        demo = start_demo(url, seat.code) if args.demo else []
         try:
-            created = await create_session(url, goal=args.goal, name=args.name, agenda=agenda)
-        except (JoinRefused, OSError, TimeoutError) as exc:
-            _err(f"cannot create a session on {url}: {exc}")
-            return 1
-        join_line = f"workshop join {public}/{created.code} --name YOURNAME"
-        creds = Credentials(url=url, session=created.session, secret=created.secret, name=args.name)
-        app = host_app(creds, join_line=join_line)
-        demo = start_demo(url, created.code) if args.demo else []
-        try:
+            await started(conn)
+            if conn.role != "facilitator":
+                raise Stop(f"you are not a facilitator of session {seat.code} (any more); join it with: {join_line}")
             await app.run_async()
         finally:
             await stop_demo(demo)
-            await app.conn.close()
-        print(f"session {created.session} (code {created.code}); join line was: {join_line}")
+            await conn.close()
+        print(f"session {seat.session} (code {seat.code}); join line: {join_line}")
+        if not seat.finished:
+            print(f"The session is kept. To take it back: {resume_command(args, seat.code)}")
         if server is not None:  # the log is local: say how to get the record out of it
-            db = args.db or default_db()
-            print(f"transcript: workshop export {created.session} --format md --db {db} -o workshop.md")
+            print(f"transcript: workshop export {seat.session} --format md --db {db} -o workshop.md")
         return app.return_code or 0
     finally:
         if server is not None:
@@ -124,14 +281,42 @@ async def _host(
             store_app.close()
 
 
-def run_join(args: argparse.Namespace) -> int:
-    from client.apps.participant import participant_app
+def _credentials(seat: Seat) -> Credentials:
+    if seat.role == "facilitator":
+        return Credentials(url=seat.url, session=seat.session, secret=seat.credential, name=seat.name)
+    return Credentials(url=seat.url, session=seat.session, code=seat.code, token=seat.credential, name=seat.name)
 
+
+async def _new_session(args: argparse.Namespace, agenda: tuple[Stage, ...], url: str, db: str, seats: Seats) -> Seat:
     try:
-        url, code = split_target(args.target, args.server)
-    except ValueError as exc:
-        _err(str(exc))
-        return 2
-    app = participant_app(Credentials(url=url, code=code, name=args.name))
-    app.run()
-    return app.return_code or 0
+        created = await create_session(url, goal=args.goal, name=args.name, agenda=agenda)
+    except (JoinRefused, OSError, TimeoutError) as exc:
+        raise Stop(f"cannot create a session on {url}: {exc}") from None
+    seat = Seat(
+        url=url, code=created.code, role="facilitator", credential=created.secret, name=args.name,
+        session=created.session, goal=args.goal, db=db,
+    )  # fmt: skip
+    return seats.save(seat)
+
+
+def _here(seat: Seat, url: str, db: str) -> bool:
+    """Whether ``seat`` is for this server (and, for a server inside the host, this log)."""
+    return seat.url == url and (not db or not seat.db or seat.db == db)
+
+
+def unfinished(seats: Seats, url: str, db: str) -> Seat | None:
+    """The most recent session this user facilitated here that has not reached its last stage."""
+    return next((s for s in seats.all() if s.role == "facilitator" and _here(s, url, db) and not s.finished), None)
+
+
+def resume_seat(seats: Seats, what: str, url: str, db: str) -> Seat:
+    """The seat ``--resume [SESSION|CODE]`` means, or a clear reason why there is none."""
+    if what:
+        found = [s for s in seats.matching(what) if _here(s, url, db)]
+        if not found:
+            raise Stop(f"no session {what!r} of yours on {url} to resume (see `workshop sessions`)")
+        return found[0]  # a facilitator seat first; else a participant who was made a facilitator
+    seat = unfinished(seats, url, db)
+    if seat is None:
+        raise Stop(f"no unfinished session of yours on {url}: start one with `workshop host --goal ...`")
+    return seat

@@ -197,14 +197,15 @@ class WorkshopServer:
             created=self.clock(),
         )
         events = decide_create(row.id, msg.goal, agenda)
-        facilitator = Actor(id=cred.new_id(), role="facilitator", seal_key=cred.seal_key(secret))
+        facilitator = Actor(id=cred.new_id(), seal_key=cred.seal_key(secret))
         room = self._new_room(row)
         if not isinstance(events, Rejection):
             joined = decide_join(room.decided, facilitator.id, msg.name or "Facilitator", "facilitator")
             events = joined if isinstance(joined, Rejection) else events + joined
         if isinstance(events, Rejection):
             raise HandshakeRefused(Error(code=events.code, message=events.message))
-        await self._stored(room.submit(events, actor=facilitator, new_session=row))
+        member = (facilitator.id, cred.digest(secret))
+        await self._stored(room.submit(events, actor=facilitator, new_session=row, member=member))
         self._register(room)
         log.info("session %s created", row.id)
         return Created(session=row.id, code=row.code, secret=secret)
@@ -223,31 +224,58 @@ class WorkshopServer:
             room = await self.room_by_code(cred.normalise_code(msg.code))
             if room is None or (msg.session and msg.session != room.id):
                 self._fail(address, "no session has that join code")
-            token = cred.new_token()
-            actor = Actor(id=cred.new_id(), role="participant", seal_key=cred.seal_key(token))
-            events = decide_join(room.decided, actor.id, msg.name.strip(), "participant")
-            if isinstance(events, Rejection):
-                raise HandshakeRefused(Error(code=events.code, message=events.message))
-            await self._stored(room.submit(events, actor=actor, member=(actor.id, cred.digest(token))))
-        elif msg.token:
+            actor, token = await self._join(room, msg)
+        elif credential := msg.token or msg.secret:
             room = await self.room(msg.session)
-            pid = room.members.get(cred.digest(msg.token)) if room else None
+            pid = self._member(room, credential) if room is not None else None
             if room is None or pid is None:
-                self._fail(address, "that participant token is not valid for this session")
-            actor = Actor(id=pid, role="participant", seal_key=cred.seal_key(msg.token))
-        elif msg.secret:
-            room = await self.room(msg.session)
-            if room is None or not cred.matches(msg.secret, room.row.secret_hash):
-                self._fail(address, "that facilitator secret is not valid for this session")
-            pid = next(p.id for p in room.published.participants.values() if p.role == "facilitator")
-            actor = Actor(id=pid, role="facilitator", seal_key=cred.seal_key(msg.secret))
+                self._fail(address, "that token or secret is not valid for this session")
+            actor = Actor(id=pid, seal_key=cred.seal_key(credential))
         else:
             raise HandshakeRefused(Error(code="unauthorised", message="hello needs a join code, a token or a secret"))
+        role = room.published.role_of(actor.id)
+        if role is None:
+            raise HandshakeRefused(Error(code="forbidden", message="a facilitator removed you from this session"))
         conn = Conn(actor=actor, outbox=outbox)
-        await self._welcome(room, conn, msg, token)
+        await self._welcome(room, conn, msg, token, role)
         room.attach(conn, welcomed_at=room.published.seq)
         self._idle_check(room)
         return room, conn
+
+    @staticmethod
+    def _member(room: Room, credential: str) -> str | None:
+        """Whose credential this is in ``room``: a participant's token or a facilitator's secret."""
+        pid = room.members.get(cred.digest(credential))
+        if pid is None and room.published.participants and cred.matches(credential, room.row.secret_hash):
+            # A session created by release 0.1 stored its creator's secret only on the session row.
+            pid = next(iter(room.published.participants))
+        return pid
+
+    async def _join(self, room: Room, msg: Hello) -> tuple[Actor, str]:
+        """A first join by code: a new participant, or the same one again if this join was already made.
+
+        A client may bring its own token (kept in its seat file before it connects), so a join
+        whose welcome was lost, retried with the same token, is the same person, not a second.
+        """
+        token = msg.token or cred.new_token()
+        if msg.token:
+            if not cred.acceptable_token(token):
+                raise HandshakeRefused(
+                    Error(code="invalid", message="a token must be 22 to 128 random URL-safe characters")
+                )
+            pid = room.members.get(cred.digest(token))
+            if pid is not None:
+                if pid not in room.published.participants:  # that same join is still being saved
+                    raise HandshakeRefused(
+                        Error(code="server_error", message="your join is still being saved; try again")
+                    )
+                return Actor(id=pid, seal_key=cred.seal_key(token)), token
+        actor = Actor(id=cred.new_id(), seal_key=cred.seal_key(token))
+        events = decide_join(room.decided, actor.id, msg.name.strip(), "participant")
+        if isinstance(events, Rejection):
+            raise HandshakeRefused(Error(code=events.code, message=events.message))
+        await self._stored(room.submit(events, actor=actor, member=(actor.id, cred.digest(token))))
+        return actor, token
 
     @staticmethod
     async def _stored(fut: asyncio.Future[None]) -> None:
@@ -264,16 +292,17 @@ class WorkshopServer:
         self.failures.record(address)
         raise HandshakeRefused(Error(code="unauthorised", message=message))
 
-    async def _welcome(self, room: Room, conn: Conn, msg: Hello, token: str) -> None:
+    async def _welcome(self, room: Room, conn: Conn, msg: Hello, token: str, role: str) -> None:
         """Queue the welcome and, on a resume the log can serve, exactly what was missed."""
         you = conn.actor.id
         common = dict(
             session=room.id,
             epoch=room.row.epoch,
             you=you,
-            role=conn.actor.role,
+            role=role,
             token=token,
             online=(*(p for p in room.online() if p != you), you),
+            now=self.clock(),
         )
         last = msg.last_seq
         if last is not None and msg.epoch == room.row.epoch and 0 <= last <= room.published.seq and not token:

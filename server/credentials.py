@@ -34,6 +34,14 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+_URLSAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def acceptable_token(token: str) -> bool:
+    """A client-made token: long enough to be unguessable if it is random (its maker's concern)."""
+    return 22 <= len(token) <= 128 and set(token) <= _URLSAFE
+
+
 def new_id() -> str:
     return secrets.token_hex(8)
 

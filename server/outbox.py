@@ -10,6 +10,7 @@ the server a bounded buffer and never delays anyone else.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -30,6 +31,9 @@ class Sink(Protocol):
 
     def put(self, frame: bytes) -> None: ...
 
+    def close(self, reason: str) -> None:
+        """End the connection after what was put so far (a policy close: do not come back)."""
+
 
 # Sends one frame to many sinks; the room is handed one so that tests can drive its fan-out.
 Deliver = Callable[[Sequence[Sink], bytes], None]
@@ -49,6 +53,9 @@ class Outbox:
 
     def put(self, frame: bytes) -> None:
         broadcast(open_sockets((self,)), frame, text=True)
+
+    def close(self, reason: str) -> None:
+        self._closing = asyncio.get_running_loop().create_task(self.ws.close(1008, reason))
 
 
 def open_sockets(outboxes: Sequence[Outbox]) -> list[ServerConnection]:

@@ -23,7 +23,7 @@ from server.outbox import Deliver, Sink, batch, deliver
 from server.store import EventStore, Loaded, SessionRow, Write
 from workshop import events as ev
 from workshop.audience import private_view, public_view, view_state
-from workshop.protocol import EventMsg, Presence, encode, encoder, event_decoder
+from workshop.protocol import Error, EventMsg, Presence, encode, encoder, event_decoder
 from workshop.reducer import apply
 from workshop.rules import Actor
 from workshop.state import State
@@ -81,6 +81,7 @@ class Room:
     _outboxes: list[Sink] | None = None
     _came: set[str] = field(default_factory=set)
     _went: set[str] = field(default_factory=set)
+    _removed: set[str] = field(default_factory=set)  # participants whose connections end after the next flush
 
     def __post_init__(self) -> None:
         self.tail = deque(self.tail, maxlen=self.tail_size)
@@ -167,6 +168,8 @@ class Room:
             item = publish(seq, at, event, actor)
             self.tail.append(item)
             self._unsent.append(item)
+            if isinstance(event, ev.ParticipantRemoved):
+                self._removed.add(event.participant)
         self._schedule_flush()
 
     def _void(
@@ -214,6 +217,12 @@ class Room:
         for conn, frames in extras.items():
             for frame in frames:
                 conn.outbox.put(frame)
+        removed, self._removed = self._removed, set()
+        for pid in removed:
+            # They saw their own removal; now their connections end, and their credential is refused.
+            for conn in list(self.conns.get(pid, ())):
+                conn.outbox.put(encode(Error(code="forbidden", message="a facilitator removed you from this session")))
+                conn.outbox.close("removed")
 
     def _send_events(self, items: list[Published], fresh: dict[Conn, int]) -> None:
         public = batch([i.public for i in items])

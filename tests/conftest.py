@@ -67,3 +67,11 @@ def until() -> Callable[..., object]:
         return await conn.wait_for(predicate, timeout)
 
     return wait
+
+
+@pytest.fixture(autouse=True)
+def own_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test keeps its seats (and any default log) in a fresh data directory, never the user's."""
+    home = tmp_path_factory.mktemp("data")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home))
+    return home

@@ -42,10 +42,14 @@ class Recorder:
     def __init__(self) -> None:
         self.frames: list[bytes] = []
         self.arrived = asyncio.Event()
+        self.closed = ""
 
     def put(self, frame: bytes) -> None:
         self.frames.append(frame)
         self.arrived.set()
+
+    def close(self, reason: str) -> None:
+        self.closed = reason
 
 
 def record(outboxes: Sequence[Recorder], frame: bytes) -> None:

@@ -16,9 +16,9 @@ from workshop.reducer import apply
 from workshop.rules import Actor, Rejection, decide, decide_create, decide_join
 from workshop.state import State
 
-FAC = Actor(id="f", role="facilitator", seal_key=b"f-key")
-ANA = Actor(id="a", role="participant", seal_key=b"a-key")
-BEN = Actor(id="b", role="participant", seal_key=b"b-key")
+FAC = Actor(id="f", seal_key=b"f-key")
+ANA = Actor(id="a", seal_key=b"a-key")
+BEN = Actor(id="b", seal_key=b"b-key")
 PEOPLE = ((FAC, "Fay"), (ANA, "Ana"), (BEN, "Ben"))
 
 
@@ -28,8 +28,8 @@ class Rehearsal:
         self.log: list[tuple[int, e.EventBody]] = []
         self.n = 0
         self._append(decide_create("s", goal, State().agenda))
-        for who, name in people:
-            self._append(decide_join(self.state, who.id, name, who.role))
+        for n, (who, name) in enumerate(people):  # the first to join runs the session
+            self._append(decide_join(self.state, who.id, name, "facilitator" if n == 0 else "participant"))
 
     def _append(self, events: list[e.EventBody] | Rejection) -> None:
         assert not isinstance(events, Rejection), events

@@ -19,10 +19,10 @@ from workshop.rules import Actor
 from workshop.state import SmartSheet, State
 
 ACTORS = (
-    Actor(id="f", role="facilitator", seal_key=b"f" * 32),
-    Actor(id="a", role="participant", seal_key=b"a" * 32),
-    Actor(id="b", role="participant", seal_key=b"b" * 32),
-    Actor(id="c", role="participant", seal_key=b"c" * 32),
+    Actor(id="f", seal_key=b"f" * 32),
+    Actor(id="a", seal_key=b"a" * 32),
+    Actor(id="b", seal_key=b"b" * 32),
+    Actor(id="c", seal_key=b"c" * 32),
 )
 NAMES = {"f": "Fay", "a": "Ana", "b": "Ben", "c": "Cy"}
 

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from workshop.state import Cadence, SmartSheet
+from workshop.state import Cadence, Role, SmartSheet
 
 CommandId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Ref = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -85,6 +85,23 @@ class FinaliseTimeline(Command, tag="finalise_timeline"):
     pass
 
 
+class SetRole(Command, tag="set_role"):
+    """Make a participant a co-facilitator, or a facilitator a participant again."""
+
+    participant: Ref
+    role: Role
+
+
+class HandOver(Command, tag="hand_over"):
+    """Give the session to ``participant``: they become facilitator, the sender a participant."""
+
+    participant: Ref
+
+
+class RemoveParticipant(Command, tag="remove_participant"):
+    participant: Ref
+
+
 # -- anyone ------------------------------------------------------------------------------
 
 
@@ -135,6 +152,9 @@ FACILITATOR_ONLY: frozenset[type[Command]] = frozenset(
         SaveMilestone,
         RemoveMilestone,
         FinaliseTimeline,
+        SetRole,
+        HandOver,
+        RemoveParticipant,
     }
 )
 
@@ -158,4 +178,7 @@ AnyCommand = (
     | SubmitSmart
     | RespondTimeline
     | MarkDone
+    | SetRole
+    | HandOver
+    | RemoveParticipant
 )

@@ -114,6 +114,19 @@ class TimelineFinalised(EventBody, tag="timeline_finalised"):
     pass
 
 
+class RoleSet(EventBody, tag="role_set"):
+    """A participant became a facilitator, or a facilitator a participant; the server enforces it at once."""
+
+    participant: str
+    role: str
+
+
+class ParticipantRemoved(EventBody, tag="participant_removed"):
+    """A facilitator removed someone (joined by mistake, say): their ideas stay, their credential stops working."""
+
+    participant: str
+
+
 class DoneMarked(EventBody, tag="done_marked"):
     participant: str
     stage: str
@@ -142,4 +155,6 @@ Event = (
     | TimelineResponded
     | TimelineFinalised
     | DoneMarked
+    | RoleSet
+    | ParticipantRemoved
 )

@@ -41,7 +41,9 @@ class Hello(Message, tag="hello", forbid_unknown_fields=True):
     session: Secret = ""  # session id; may be empty when joining by code
     code: Secret = ""  # join code, with ``name``, for a first join
     name: Annotated[str, msgspec.Meta(max_length=200)] = ""
-    token: Secret = ""  # participant token from an earlier welcome
+    # Participant token from an earlier welcome; or, with ``code``, one the client made for this
+    # first join, so that a retried join is the same person.
+    token: Secret = ""
     secret: Secret = ""  # facilitator secret
     last_seq: int | None = None
     epoch: Secret = ""
@@ -72,6 +74,7 @@ class Welcome(Message, tag="welcome"):
     reset: bool = False
     token: str = ""  # only on a first join: keep it to rejoin as the same person
     online: tuple[str, ...] = ()
+    now: float = 0.0  # the server's clock, so that countdowns do not depend on the viewer's
 
 
 class EventMsg(Message, tag="event"):

@@ -80,6 +80,12 @@ def _fold(s: State, ev: e.EventBody) -> State:
             return replace(s, responses={**s.responses, pid: Response(agree=agree, comment=comment)})
         case e.TimelineFinalised():
             return replace(s, finalised=True)
+        case e.RoleSet(participant=pid, role=role) if pid in s.participants:
+            p = replace(s.participants[pid], role=role)
+            return replace(s, participants={**s.participants, pid: p})
+        case e.ParticipantRemoved(participant=pid) if pid in s.participants:
+            p = replace(s.participants[pid], removed=True)
+            return replace(s, participants={**s.participants, pid: p})
         case e.DoneMarked(participant=pid, stage=key, done=done):
             marks = dict(s.done)
             if done:

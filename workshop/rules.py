@@ -33,10 +33,13 @@ LIMITS = {
 
 
 class Actor(msgspec.Struct, frozen=True, kw_only=True):
-    """Who sends a command, as the server knows it (never as the message claims)."""
+    """Who sends a command, as the server knows it (never as the message claims).
+
+    Their role is not here: it is the session's (``State.role_of``), so a handover or a
+    removal applies to every connection of theirs at once.
+    """
 
     id: str
-    role: Role
     # Secret only this actor's client holds; it proves authorship of anonymous ideas.
     seal_key: bytes = b""
 
@@ -102,9 +105,12 @@ def _date_problem(due: str) -> Rejection | None:
 
 def decide(state: State, actor: Actor, cmd: c.Command, now: float) -> list[e.EventBody] | Rejection:
     """Return the events ``cmd`` causes, or why it is refused; ``now`` is the server's clock."""
-    if actor.id not in state.participants:
-        return Rejection(code="forbidden", message="you have not joined this session")
-    if type(cmd) in c.FACILITATOR_ONLY and actor.role != "facilitator":
+    role = state.role_of(actor.id)
+    if role is None:
+        removed = actor.id in state.participants
+        message = "a facilitator removed you from this session" if removed else "you have not joined this session"
+        return Rejection(code="forbidden", message=message)
+    if type(cmd) in c.FACILITATOR_ONLY and role != "facilitator":
         return Rejection(code="forbidden", message="only the facilitator can do that")
     next_id = str(state.seq + 1)
     stage = state.stage
@@ -229,6 +235,29 @@ def decide(state: State, actor: Actor, cmd: c.Command, now: float) -> list[e.Eve
             return [e.TimelineResponded(participant=actor.id, agree=agree, comment=comment)]
         case c.MarkDone(done=done):
             return [e.DoneMarked(participant=actor.id, stage=stage.key, done=done)]
+        case c.SetRole(participant=pid, role=new_role):
+            if state.role_of(pid) is None:
+                return Rejection(code="not_found", message="no such participant in this session")
+            if state.role_of(pid) == new_role:
+                return Rejection(code="conflict", message=f"{state.participants[pid].name} is already a {new_role}")
+            if new_role == "participant" and len(state.facilitators()) == 1:
+                return Rejection(code="conflict", message="a session needs a facilitator; hand it over instead")
+            return [e.RoleSet(participant=pid, role=new_role)]
+        case c.HandOver(participant=pid):
+            if state.role_of(pid) is None or pid == actor.id:
+                return Rejection(code="not_found", message="hand over to someone else in this session")
+            events: list[e.EventBody] = []
+            if state.role_of(pid) != "facilitator":
+                events.append(e.RoleSet(participant=pid, role="facilitator"))
+            return [*events, e.RoleSet(participant=actor.id, role="participant")]
+        case c.RemoveParticipant(participant=pid):
+            if state.role_of(pid) is None:
+                return Rejection(code="not_found", message="no such participant in this session")
+            if pid == actor.id:
+                return Rejection(code="conflict", message="you cannot remove yourself; hand the session over first")
+            if state.role_of(pid) == "facilitator":
+                return Rejection(code="conflict", message="make them a participant before removing them")
+            return [e.ParticipantRemoved(participant=pid)]
     return _bad(f"unknown command {type(cmd).__name__}")
 
 

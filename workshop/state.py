@@ -25,6 +25,12 @@ class Participant(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     name: str
     role: Role = "participant"
+    # Removed by a facilitator (joined by mistake, say): their ideas stay, they count for nothing more.
+    removed: bool = False
+
+    @property
+    def active(self) -> bool:
+        return not self.removed
 
 
 class Idea(msgspec.Struct, frozen=True, kw_only=True):
@@ -98,9 +104,22 @@ class State(msgspec.Struct, frozen=True, kw_only=True):
     def stage(self) -> Stage:
         return self.agenda[self.stage_index]
 
+    def people(self) -> list[Participant]:
+        """The participants who count: not facilitators, not removed (votes, done marks, agreement)."""
+        return [p for p in self.participants.values() if p.role == "participant" and not p.removed]
+
+    def facilitators(self) -> list[Participant]:
+        return [p for p in self.participants.values() if p.role == "facilitator" and not p.removed]
+
+    def role_of(self, pid: str) -> Role | None:
+        """``pid``'s role now, or ``None`` if they are not (or no longer) in the session."""
+        p = self.participants.get(pid)
+        return None if p is None or p.removed else p.role
+
     def done_count(self) -> int:
         key = self.stage.key
-        return sum(1 for k in self.done.values() if k == key)
+        counted = {p.id for p in self.people()}
+        return sum(1 for pid, k in self.done.items() if k == key and pid in counted)
 
     def live_ideas(self) -> list[Idea]:
         return [i for i in self.ideas.values() if i.live]
@@ -114,9 +133,11 @@ class State(msgspec.Struct, frozen=True, kw_only=True):
         return sorted(self.milestones.values(), key=lambda m: (m.due, log_order(m.id)))
 
     def agreement(self) -> tuple[int, int]:
-        """How many agreed and how many raised a concern in the current round."""
-        agree = sum(1 for r in self.responses.values() if r.agree)
-        return agree, len(self.responses) - agree
+        """How many participants agreed and how many raised a concern in the current round."""
+        counted = {p.id for p in self.people()}
+        answers = [r for pid, r in self.responses.items() if pid in counted]
+        agree = sum(1 for r in answers if r.agree)
+        return agree, len(answers) - agree
 
     def totals(self) -> dict[str, int]:
         """Dots per idea from the ballots this state can see (all of them only on the server)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.text import Text
@@ -12,9 +13,10 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
 from client.apps.live import LiveApp
-from client.connection import Credentials
-from client.dialogs.forms import GoalDialog, MergeDialog, MilestoneDialog, TextDialog
+from client.connection import Connection, Credentials
+from client.dialogs.forms import ConfirmDialog, GoalDialog, InfoDialog, MergeDialog, MilestoneDialog, TextDialog
 from client.dialogs.help import HelpScreen
+from client.widgets.people import PeopleList
 from client.widgets.plain import bar, countdown, name_of, plain, stage_prompt, status_text
 from workshop import commands as c
 from workshop.agenda import SMART_FIELDS
@@ -34,6 +36,7 @@ KEYS = [
     ("delete", "remove the selected milestone"),
     ("f", "finalise the timeline"),
     ("x", "export the transcript (Markdown) to this directory"),
+    ("c / h / u / k", "on People: co-facilitator / hand over / make participant / remove"),
     ("1-4", "show board / people / SMART / timeline"),
     ("ctrl+p", "command palette (also: dark/light theme)"),
     ("F1 or ?", "this help"),
@@ -66,9 +69,17 @@ class HostApp(LiveApp):
         Binding("4", "tab('timeline')", "Timeline", show=False),
     ]
 
-    def __init__(self, creds: Credentials, join_line: str = "", **conn_options: object) -> None:
-        super().__init__(creds, **conn_options)
+    def __init__(
+        self,
+        conn: Connection,
+        join_line: str = "",
+        remember: Callable[[Connection], None] | None = None,
+        notice: str = "",
+    ) -> None:
+        super().__init__(conn, remember)
         self.join_line = join_line
+        self._notice = notice
+        self._told_demoted = False
         # The stage asked for by the last n/p, so quick presses step on from it, not
         # from a replica that has not heard back yet.
         self._wanted: tuple[int, float] | None = None
@@ -80,8 +91,12 @@ class HostApp(LiveApp):
         with TabbedContent(initial="board"):
             with TabPane("1 Board", id="board"), VerticalScroll(id="board-scroll"):
                 yield Static(id="board-view")
-            with TabPane("2 People", id="people"), VerticalScroll(id="people-scroll"):
-                yield Static(id="people-view")
+            with TabPane("2 People", id="people"):
+                yield PeopleList(id="people-list")
+                yield Static(
+                    "c co-facilitator · h hand over · u make participant · k remove (their ideas stay)",
+                    classes="hint",
+                )
             with TabPane("3 SMART", id="smart"), VerticalScroll(id="smart-scroll"):
                 yield Static(id="smart-view")
             with TabPane("4 Timeline", id="timeline"):
@@ -93,6 +108,8 @@ class HostApp(LiveApp):
         table = self.query_one("#milestones", DataTable)
         table.add_columns("Due", "Milestone", "Owner", "Cadence")
         super().on_mount()
+        if self._notice:
+            self.notify(self._notice, title="Unfinished session", markup=False, timeout=20)
 
     # -- drawing ---------------------------------------------------------------------------
 
@@ -103,7 +120,7 @@ class HostApp(LiveApp):
         line.append(self.join_line or "(no join line)", style="bold")
         state = self.conn.state
         if state is not None:
-            people = [p for p in state.participants.values() if p.role == "participant"]
+            people = state.people()
             online = sum(1 for p in people if p.id in self.conn.online)
             line.append(f"  · {online} in ({len(people)} joined)")
         self.query_one("#join", Static).update(line)
@@ -112,7 +129,16 @@ class HostApp(LiveApp):
         self.show_timer(state)
         self.query_one("#prompt", Static).update(stage_prompt(state))
         self.query_one("#board-view", Static).update(board(state))
-        self.query_one("#people-view", Static).update(people(state, set(self.conn.online)))
+        self.query_one(PeopleList).show(state, set(self.conn.online), self.conn.you)
+        if self.conn.role != "facilitator" and not self._told_demoted:
+            self._told_demoted = True
+            self.notify(
+                "You are a participant now: the session goes on without your facilitator keys. "
+                "Join it as a participant with the join line; ctrl+q closes this screen.",
+                title="Handed over",
+                markup=False,
+                timeout=30,
+            )
         self.query_one("#smart-view", Static).update(sheets(state))
         self._milestones(state)
         self.query_one("#responses", Static).update(responses(state))
@@ -121,9 +147,9 @@ class HostApp(LiveApp):
         s = state.stage
         line = Text(f"Stage {state.stage_index + 1}/{len(state.agenda)}: ", style="bold", end="")
         line.append_text(plain(s.title, "bold"))
-        if left := countdown(state):
+        if left := countdown(state, self.conn.now()):
             line.append(f"  ⏱ {left}", style="bold yellow")
-        people = sum(1 for p in state.participants.values() if p.role == "participant")
+        people = len(state.people())
         line.append(f"  · done {state.done_count()}/{people}  · Goal: ")
         line.append_text(plain(state.goal or "(none)", "italic"))
         self.query_one("#stage", Static).update(line)
@@ -166,7 +192,7 @@ class HostApp(LiveApp):
         index = base + step
         if 0 <= index < len(state.agenda):
             self._wanted = (index, time.monotonic())
-            self.command(c.SetStage, index=index)
+            self.send(c.SetStage(id=self.next_id, index=index))
             kind = state.agenda[index].kind
             tab = {"smart": "smart", "timeline": "timeline"}.get(kind, "board")
             self.action_tab(tab)
@@ -185,20 +211,20 @@ class HostApp(LiveApp):
             except ValueError:
                 self.say(f"{value!r} is not a number of minutes.", "error")
                 return
-            self.command(c.StartTimer, seconds=max(0, int(minutes * 60)))
+            self.send(c.StartTimer(id=self.next_id, seconds=max(0, int(minutes * 60))))
 
         minutes = state.stage.minutes or 5
         self.push_screen(TextDialog("Stage timer", str(minutes), "Minutes (0 stops the timer):"), start)
 
     def action_reveal(self) -> None:
-        self.command(c.RevealVotes, said="Votes revealed.")
+        self.send(c.RevealVotes(id=self.next_id), said="Votes revealed.")
 
     def action_voting_mode(self) -> None:
         if (state := self._state()) is None:
             return
         wanted = not state.open_voting
         said = "Open voting: everyone will see who voted for what." if wanted else "Secret voting: totals only."
-        self.command(c.SetVoting, open=wanted, said=said)
+        self.send(c.SetVoting(id=self.next_id, open=wanted), said=said)
 
     def action_merge(self) -> None:
         if (state := self._state()) is None:
@@ -210,7 +236,7 @@ class HostApp(LiveApp):
 
         def merge(pair: tuple[str, str] | None) -> None:
             if pair is not None:
-                self.command(c.MergeIdeas, source=pair[0], target=pair[1], said="Ideas merged.")
+                self.send(c.MergeIdeas(id=self.next_id, source=pair[0], target=pair[1]), said="Ideas merged.")
 
         self.push_screen(MergeDialog(ideas), merge)
 
@@ -221,13 +247,13 @@ class HostApp(LiveApp):
 
         def adopt(value: object) -> None:
             if value is not None:
-                self.command(c.AdoptGoal, sheet=value, said="Team goal adopted.")
+                self.send(c.AdoptGoal(id=self.next_id, sheet=value), said="Team goal adopted.")
 
         self.push_screen(GoalDialog(sheet), adopt)
 
     def _save(self, fields: dict[str, str] | None) -> None:
         if fields is not None:
-            self.command(c.SaveMilestone, said="Milestone saved.", **fields)
+            self.send(c.SaveMilestone(id=self.next_id, **fields), said="Milestone saved.")
 
     def action_add_milestone(self) -> None:
         self.push_screen(MilestoneDialog(), self._save)
@@ -243,10 +269,80 @@ class HostApp(LiveApp):
         if (mid := self._selected_milestone()) is None:
             self.say("Select a milestone on the timeline tab first.", "warning")
             return
-        self.command(c.RemoveMilestone, milestone=mid, said="Milestone removed.")
+        self.send(c.RemoveMilestone(id=self.next_id, milestone=mid), said="Milestone removed.")
+
+    # -- seats and roles -------------------------------------------------------------------------
+
+    def _person(self, verb: str) -> tuple[State, str] | None:
+        state, pid = self.conn.state, self.query_one(PeopleList).selected_id
+        if state is None or pid is None or pid not in state.participants:
+            self.say(f"Select someone on the People tab (2) to {verb}.", "warning")
+            return None
+        return state, pid
+
+    def _take_over_line(self, name: str) -> str:
+        code = self.join_line.rsplit("/", 1)[-1] if self.join_line else "CODE"
+        server = self.join_line.split()[2].rsplit("/", 1)[0] if self.join_line.count(" ") >= 2 else ""
+        command = f"workshop host --resume {code}" + (f" --server {server}" if server else "")
+        return (
+            f"{name} opens the facilitator screen with this command, on the computer they joined from:\n\n"
+            f"    {command}\n\nUntil then they take part as before."
+        )
+
+    def action_promote(self) -> None:
+        if (picked := self._person("make co-facilitator")) is None:
+            return
+        state, pid = picked
+        name = state.participants[pid].name
+        dialog = InfoDialog(f"{name} is now a co-facilitator", self._take_over_line(name))
+        self.send(
+            c.SetRole(id=self.next_id, participant=pid, role="facilitator"), then=lambda: self.push_screen(dialog)
+        )
+
+    def action_hand_over(self) -> None:
+        if (picked := self._person("hand the session to")) is None:
+            return
+        state, pid = picked
+        name = state.participants[pid].name
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                body = self._take_over_line(name) + "\n\nYou are a participant from now on."
+                self.send(
+                    c.HandOver(id=self.next_id, participant=pid),
+                    then=lambda: self.push_screen(InfoDialog(f"{name} runs the session", body)),
+                )
+
+        self.push_screen(
+            ConfirmDialog(f"Hand the session to {name}?", "You lose the facilitator keys at once."), confirmed
+        )
+
+    def action_demote(self) -> None:
+        if (picked := self._person("make a participant")) is None:
+            return
+        state, pid = picked
+        name = state.participants[pid].name
+        self.send(
+            c.SetRole(id=self.next_id, participant=pid, role="participant"), said=f"{name} is a participant again."
+        )
+
+    def action_remove_person(self) -> None:
+        if (picked := self._person("remove")) is None:
+            return
+        state, pid = picked
+        name = state.participants[pid].name
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.send(c.RemoveParticipant(id=self.next_id, participant=pid), said=f"{name} was removed.")
+
+        detail = (
+            "Their ideas stay on the board; they stop counting in votes, done marks and agreement, and cannot rejoin."
+        )
+        self.push_screen(ConfirmDialog(f"Remove {name} from the session?", detail), confirmed)
 
     def action_finalise(self) -> None:
-        self.command(c.FinaliseTimeline, said="Timeline finalised.")
+        self.send(c.FinaliseTimeline(id=self.next_id), said="Timeline finalised.")
 
     def action_export(self) -> None:
         """Write the transcript as Markdown, JSON and CSV side by side in the current directory."""
@@ -301,7 +397,7 @@ def board(state: State) -> Text:
                     out.append(f"  {bar(n, most)} {n}", style="bold cyan")
                 out.append("\n")
     if state.stage.kind == "vote" or state.revealed is not None:
-        voters = [p for p in state.participants.values() if p.role == "participant"]
+        voters = state.people()
         out.append(f"\nDots placed: {state.dots_placed} of {state.budget * len(voters)}", style="bold")
         out.append("  (revealed)" if state.revealed is not None else "  (hidden until you press r)")
         out.append_text(voting_mode(state))
@@ -312,25 +408,6 @@ def voting_mode(state: State) -> Text:
     if state.open_voting:
         return Text("\nOPEN voting: everyone sees who placed which dot.", style="bold yellow", end="")
     return Text("\nSecret voting: nobody sees whose dots went where, ever; only totals. (o: open)", style="dim", end="")
-
-
-def people(state: State, online: set[str]) -> Text:
-    out = Text(end="")
-    for p in state.participants.values():
-        here = p.id in online
-        out.append("● " if here else "○ ", style="green" if here else "dim")
-        out.append_text(plain(p.name, "bold" if p.role == "facilitator" else ""))
-        bits = ["facilitator"] if p.role == "facilitator" else []
-        if not here:
-            bits.append("offline")
-        if state.done.get(p.id) == state.stage.key:
-            bits.append("done")
-        if p.id in state.smart:
-            bits.append("SMART sheet in")
-        if bits:
-            out.append(f"  ({', '.join(bits)})", style="dim")
-        out.append("\n")
-    return out
 
 
 def _sheet(out: Text, sheet: object) -> None:
@@ -370,7 +447,7 @@ def responses(state: State) -> Text:
         out.append("No milestones yet: press a to add one.", style="dim")
         return out
     agree, concerns = state.agreement()
-    voters = sum(1 for p in state.participants.values() if p.role == "participant")
+    voters = len(state.people())
     out.append(f"Agreement round: {agree} agree, {concerns} concerns, of {voters}\n", style="bold")
     for pid, r in state.responses.items():
         out.append("  ✔ " if r.agree else "  ✖ ", style="green" if r.agree else "red")
@@ -382,6 +459,13 @@ def responses(state: State) -> Text:
     return out
 
 
-def host_app(creds: Credentials, join_line: str = "", **conn_options: object) -> HostApp:
-    """Build the facilitator's app for a session it holds the secret of."""
-    return HostApp(creds, join_line=join_line, **conn_options)
+def host_app(
+    creds: Credentials | Connection,
+    join_line: str = "",
+    remember: Callable[[Connection], None] | None = None,
+    notice: str = "",
+    **conn_options: object,
+) -> HostApp:
+    """Build the facilitator's app for a session it holds a facilitator's credential of."""
+    conn = creds if isinstance(creds, Connection) else Connection(creds, **conn_options)  # type: ignore[arg-type]
+    return HostApp(conn, join_line=join_line, remember=remember, notice=notice)

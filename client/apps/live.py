@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from textual.app import App
+from textual.binding import Binding
 from textual.message import Message
 
-from client.connection import CommandError, Connection, Credentials, JoinRefused
+from client.connection import CommandError, Connection, JoinRefused
 from workshop import commands as c
 from workshop.state import State
 
@@ -18,22 +18,35 @@ class StateChanged(Message):
 
 
 class LiveApp(App[int]):
-    """An app with a :class:`Connection` started on mount and closed on unmount.
+    # Quit is not a priority binding here: a priority key overtakes the keys typed just before it
+    # (they are still on their way through the focused widget), and "Enter, ctrl+q" arriving in
+    # one packet over a slow link would then drop the idea that Enter was posting.
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", show=False, priority=False)]
+
+    """An app around a :class:`Connection` (started on mount unless it already is) closed on unmount.
 
     ``Connection.on_change`` becomes one coalesced :class:`StateChanged` message, so a burst
     of events costs one refresh; subclasses draw in :meth:`show` and never rebuild inputs.
+    ``remember`` is called after every change so the launcher can keep this user's seat
+    (session, name, whether it finished) up to date.
     """
 
-    def __init__(self, creds: Credentials, **conn_options: Any) -> None:
+    def __init__(self, conn: Connection, remember: Callable[[Connection], None] | None = None) -> None:
         super().__init__()
-        self.conn = Connection(creds, **conn_options)
+        self.conn = conn
+        self._remember = remember
         self._refresh_queued = False
+        self._unsubscribe: Callable[[], None] | None = None
+        self._asked_to_quit = False
 
     def on_mount(self) -> None:
-        self.conn.on_change(self._changed)
-        self.run_worker(self._connect(), name="connect", exit_on_error=False)
+        self._unsubscribe = self.conn.on_change(self._changed)
+        if not self.conn.started:
+            self.run_worker(self._connect(), name="connect", exit_on_error=False)
         self.set_interval(1.0, self._tick)
         self.show_status()
+        if self.conn.state is not None:
+            self._changed()
 
     async def _connect(self) -> None:
         try:
@@ -43,7 +56,26 @@ class LiveApp(App[int]):
         except (TimeoutError, OSError) as exc:
             self.notify(f"Cannot reach {self.conn.creds.url}: {exc}", severity="error", markup=False, timeout=30)
 
+    async def action_quit(self) -> None:
+        """Quit, but first give what was just sent a moment to be saved, and say so."""
+        if self.conn.unconfirmed and self.conn.status == "online":
+            self.notify("Saving what you sent…", markup=False, timeout=5)
+            if not await self.conn.settle(timeout=5):
+                self.notify(
+                    "The server has not confirmed everything you sent yet. Wait for it to come back, "
+                    "or press ctrl+q again to quit anyway (what is not confirmed is then lost).",
+                    severity="warning",
+                    markup=False,
+                    timeout=10,
+                )
+                if not self._asked_to_quit:
+                    self._asked_to_quit = True
+                    return
+        self.exit()
+
     async def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()  # nothing more is drawn: the screens are going away
         await self.conn.close()
 
     def _changed(self) -> None:
@@ -53,9 +85,13 @@ class LiveApp(App[int]):
 
     def on_state_changed(self, _msg: StateChanged) -> None:
         self._refresh_queued = False
+        if not self.is_running:  # a change that arrived while the app shuts down: its screens are gone
+            return
         self.show_status()
         if self.conn.state is not None:
             self.show(self.conn.state)
+        if self._remember is not None:
+            self._remember(self.conn)
 
     def _tick(self) -> None:
         if self.conn.state is not None and self.conn.state.timer_ends_at is not None:
@@ -72,20 +108,25 @@ class LiveApp(App[int]):
     def show_timer(self, state: State) -> None:
         """Redraw the countdown (called every second while a timer runs)."""
 
-    def command(
-        self,
-        kind: type[c.Command],
-        said: str = "",
-        then: Callable[[], None] | None = None,
-        **fields: object,
-    ) -> None:
-        """Send a command without blocking; a refusal is shown, on success ``said`` and ``then``."""
+    @property
+    def next_id(self) -> str:
+        """A fresh command id: ``self.send(c.PostIdea(id=self.next_id, ...))``."""
+        return self.conn.new_id()
+
+    def send(self, cmd: c.Command, said: str = "", then: Callable[[], None] | None = None) -> None:
+        """Send ``cmd`` without blocking; a refusal is shown, on success ``said`` and ``then``.
+
+        The command is handed to the connection at once (a quit right after it waits for its
+        answer); only the wait for that answer runs in a worker.
+        """
+        answer = self.conn.send_nowait(cmd)
 
         async def go() -> None:
             try:
-                await self.conn.do(kind, **fields)
+                await answer
             except CommandError as exc:
-                self.notify(exc.message, title="Not done", severity="error", markup=False)
+                if exc.code != "closed":
+                    self.notify(exc.message, title="Not done", severity="error", markup=False)
             else:
                 if then is not None:
                     then()

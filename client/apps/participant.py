@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -10,9 +12,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch, TabbedContent, TabPane
 
 from client.apps.live import LiveApp
-from client.connection import Credentials
-from client.dialogs.forms import TextDialog
+from client.connection import Connection, Credentials
+from client.dialogs.forms import InfoDialog, TextDialog
 from client.dialogs.help import HelpScreen
+from client.widgets.ideabox import IdeaBox
 from client.widgets.ideas import IdeaList
 from client.widgets.plain import countdown, name_of, plain, stage_prompt, status_text
 from workshop import commands as c
@@ -26,6 +29,7 @@ KEYS = [
     ("+ / -", "add / take back a dot (in the list)"),
     ("e / w", "edit / withdraw your own idea (in the list)"),
     ("F5", "I'm done with this stage (again: not done)"),
+    ("F8", "how to come back as yourself from another computer"),
     ("ctrl+p", "command palette (also: dark/light theme)"),
     ("F1", "this help"),
     ("ctrl+q", "quit"),
@@ -47,20 +51,22 @@ class ParticipantApp(LiveApp):
         Binding("f2", "tab('ideas-tab')", "Ideas", show=False),
         Binding("f3", "tab('smart-tab')", "SMART", show=False),
         Binding("f4", "tab('timeline-tab')", "Timeline", show=False),
+        Binding("f8", "rejoin", "Rejoin elsewhere", show=False),
     ]
 
-    def __init__(self, creds: Credentials, **conn_options: object) -> None:
-        super().__init__(creds, **conn_options)
+    def __init__(self, conn: Connection, remember: Callable[[Connection], None] | None = None) -> None:
+        super().__init__(conn, remember)
         self._stage_key = ""
         self._smart_filled = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="status")
+        yield Static(id="notice")
         yield Static(id="goal")
         yield Static(id="prompt")
         with TabbedContent(initial="ideas-tab"):
             with TabPane("Ideas & votes", id="ideas-tab"):
-                yield Input(placeholder="Type an idea; Enter posts it", id="idea-text")
+                yield IdeaBox(placeholder="Type an idea; Enter posts it", id="idea-text")
                 with Horizontal(id="post-row"):
                     yield Select([], prompt="category", id="category")
                     yield Label("anonymous", id="anon-label")
@@ -85,7 +91,12 @@ class ParticipantApp(LiveApp):
 
     # -- drawing ---------------------------------------------------------------------------
 
+    def show_notice(self) -> None:
+        """One line on what the room is waiting for, if anything: the server, or its facilitator."""
+        self.query_one("#notice", Static).update(notice(self.conn.state, self.conn))
+
     def show_status(self) -> None:
+        self.show_notice()
         line = Text(end="")
         line.append_text(status_text(self.conn.status, self.conn.unsaved))
         state = self.conn.state
@@ -104,9 +115,9 @@ class ParticipantApp(LiveApp):
             line.append_text(plain(name_of(state, self.conn.you), "bold"))
         line.append(f"  · Stage {state.stage_index + 1}/{len(state.agenda)}: ")
         line.append_text(plain(state.stage.title, "bold"))
-        if left := countdown(state):
+        if left := countdown(state, self.conn.now()):
             line.append(f"  ⏱ {left}", style="bold yellow")
-        people = sum(1 for p in state.participants.values() if p.role == "participant")
+        people = len(state.people())
         line.append(f"  · done {state.done_count()}/{people}")
         if state.done.get(self.conn.you) == state.stage.key:
             line.append(" (you ✔)", style="green")
@@ -136,7 +147,6 @@ class ParticipantApp(LiveApp):
         self.query_one("#timeline-view", Static).update(timeline(state, self.conn.you))
 
     def _new_stage(self, state: State) -> None:
-        first = not self._stage_key
         self._stage_key = state.stage.key
         select = self.query_one("#category", Select)
         cats = state.stage.categories
@@ -145,11 +155,12 @@ class ParticipantApp(LiveApp):
             select.value = cats[0]
         select.disabled = not cats
         self.query_one("#post", Button).disabled = not cats
-        if not first or state.stage.kind in TAB_FOR_KIND:
-            self.query_one(TabbedContent).active = TAB_FOR_KIND.get(state.stage.kind, "ideas-tab")
-            # Focus follows the stage (a focused widget in a hidden tab would pull it back).
-            target = FOCUS_FOR_KIND.get(state.stage.kind, "#idea-text" if cats else "#ideas")
-            self.query_one(target).focus()
+        # The tab and the focus follow the stage, also for someone who joins mid-stage: what
+        # they type goes where the stage needs it (a focused widget in a hidden tab would
+        # pull the tab back, so both move together).
+        self.query_one(TabbedContent).active = TAB_FOR_KIND.get(state.stage.kind, "ideas-tab")
+        target = FOCUS_FOR_KIND.get(state.stage.kind, "#idea-text" if cats else "#ideas")
+        self.query_one(target).focus()
 
     def _smart(self, state: State) -> None:
         text = Text(end="")
@@ -177,6 +188,15 @@ class ParticipantApp(LiveApp):
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
 
+    def action_rejoin(self) -> None:
+        cr = self.conn.creds
+        body = (
+            "You come back as yourself by running the same `workshop join` command on this computer.\n\n"
+            f"From another computer:\n\n    workshop join {cr.url}/{cr.code or 'CODE'} --rejoin {cr.token}\n\n"
+            "Keep it to yourself: whoever has it can act as you in this session."
+        )
+        self.push_screen(InfoDialog("Rejoin from another computer", body))
+
     def action_toggle_anonymous(self) -> None:
         switch = self.query_one("#anon", Switch)
         switch.value = not switch.value
@@ -191,11 +211,10 @@ class ParticipantApp(LiveApp):
         if state is None:
             return
         done = state.done.get(self.conn.you) != state.stage.key
-        self.command(c.MarkDone, done=done, said="Marked done." if done else "Marked not done.")
+        self.send(c.MarkDone(id=self.next_id, done=done), said="Marked done." if done else "Marked not done.")
 
-    @on(Input.Submitted, "#idea-text")
     @on(Button.Pressed, "#post")
-    def post_idea(self) -> None:
+    def action_post_idea(self) -> None:
         box = self.query_one("#idea-text", Input)
         category = self.query_one("#category", Select).value
         if not box.value.strip():
@@ -215,11 +234,11 @@ class ParticipantApp(LiveApp):
                 box.value = ""
 
         said = "Posted anonymously." if anonymous else "Posted."
-        self.command(c.PostIdea, said=said, then=clear, text=text, category=category, anonymous=anonymous)
+        self.send(c.PostIdea(id=self.next_id, text=text, category=category, anonymous=anonymous), said=said, then=clear)
 
     def action_vote(self, delta: int) -> None:
         if (iid := self.query_one(IdeaList).selected_id) is not None:
-            self.command(c.Vote, idea=iid, delta=delta)
+            self.send(c.Vote(id=self.next_id, idea=iid, delta=delta))
 
     def _own(self) -> str | None:
         state, iid = self.conn.state, self.query_one(IdeaList).selected_id
@@ -236,24 +255,24 @@ class ParticipantApp(LiveApp):
 
         def save(text: str | None) -> None:
             if text is not None:
-                self.command(c.EditIdea, idea=iid, text=text, said="Idea edited.")
+                self.send(c.EditIdea(id=self.next_id, idea=iid, text=text), said="Idea edited.")
 
         self.push_screen(TextDialog("Edit your idea", self.conn.state.ideas[iid].text), save)
 
     def action_withdraw_idea(self) -> None:
         if (iid := self._own()) is not None:
-            self.command(c.WithdrawIdea, idea=iid, said="Idea withdrawn.")
+            self.send(c.WithdrawIdea(id=self.next_id, idea=iid), said="Idea withdrawn.")
 
     @on(Button.Pressed, "#submit-smart")
     def submit_smart(self) -> None:
         values = {key: self.query_one(f"#smart-{key}", Input).value.strip() for key, _l, _h in SMART_FIELDS}
         self._smart_filled = True
-        self.command(c.SubmitSmart, sheet=SmartSheet(**values), said="SMART sheet submitted.")
+        self.send(c.SubmitSmart(id=self.next_id, sheet=SmartSheet(**values)), said="SMART sheet submitted.")
 
     @on(Button.Pressed, "#agree")
     def agree(self) -> None:
         comment = self.query_one("#comment", Input).value.strip()
-        self.command(c.RespondTimeline, agree=True, comment=comment, said="You agreed to the timeline.")
+        self.send(c.RespondTimeline(id=self.next_id, agree=True, comment=comment), said="You agreed to the timeline.")
 
     @on(Button.Pressed, "#concern")
     def concern(self) -> None:
@@ -262,7 +281,29 @@ class ParticipantApp(LiveApp):
             self.say("Say what the concern is in the comment box first.", "warning")
             self.query_one("#comment", Input).focus()
             return
-        self.command(c.RespondTimeline, agree=False, comment=comment, said="Concern raised.")
+        self.send(c.RespondTimeline(id=self.next_id, agree=False, comment=comment), said="Concern raised.")
+
+
+def notice(state: State | None, conn: Connection) -> Text:
+    """What the room waits for: the server, or its facilitator; or that you are a facilitator now."""
+    out = Text(end="")
+    if conn.status == "refused":
+        out.append("The server no longer lets you in (a facilitator may have removed you).", style="bold red")
+    elif conn.status in ("reconnecting", "resyncing") or state is None:
+        if state is not None:
+            out.append(
+                "Cannot reach the workshop server (the facilitator's computer may have stopped). "
+                "What you type is kept; reconnecting by itself.",
+                style="bold yellow",
+            )
+    elif not any(p.id in conn.online for p in state.facilitators()):
+        out.append("Facilitator away: the session is kept; waiting for them. ", style="bold yellow")
+        if state.stage.categories:
+            out.append("You can keep posting ideas.", style="yellow")
+    elif conn.role == "facilitator":
+        code = conn.creds.code or "CODE"
+        out.append(f"You are a facilitator now: open the facilitator screen with `workshop host --resume {code}`.")
+    return out
 
 
 def timeline(state: State, you: str) -> Text:
@@ -293,6 +334,9 @@ def timeline(state: State, you: str) -> Text:
     return out
 
 
-def participant_app(creds: Credentials, **conn_options: object) -> ParticipantApp:
+def participant_app(
+    creds: Credentials | Connection, remember: Callable[[Connection], None] | None = None, **conn_options: object
+) -> ParticipantApp:
     """Build a participant's app for a join code (first time) or a token (coming back)."""
-    return ParticipantApp(creds, **conn_options)
+    conn = creds if isinstance(creds, Connection) else Connection(creds, **conn_options)  # type: ignore[arg-type]
+    return ParticipantApp(conn, remember=remember)

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select
+from textual.widgets import Button, Input, Label, Select, Static
 
 from client.widgets.plain import clip, plain
 from workshop.agenda import SMART_FIELDS
@@ -161,3 +161,56 @@ class MilestoneDialog(Form):
         if self._m is not None:
             out["milestone"] = self._m.id
         return out
+
+
+class InfoDialog(ModalScreen[None]):
+    """Something to read (or copy) once, with one button to close it."""
+
+    DEFAULT_CSS = FORM_CSS.format(name="InfoDialog")
+    BINDINGS = [Binding("escape,enter", "dismiss(None)", "Close")]
+
+    def __init__(self, heading: str, body: str) -> None:
+        super().__init__()
+        self._heading, self._body = heading, body
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Label(self._heading, classes="title")
+            yield Static(plain(self._body))
+            with Horizontal(classes="buttons"):
+                yield Button("OK", variant="primary", id="ok")
+
+    @on(Button.Pressed, "#ok")
+    def _close(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """Ask before doing something that cannot be undone; returns whether to go ahead."""
+
+    DEFAULT_CSS = FORM_CSS.format(name="ConfirmDialog")
+    BINDINGS = [Binding("escape", "dismiss(False)", "Cancel")]
+
+    def __init__(self, question: str, detail: str = "") -> None:
+        super().__init__()
+        self._question, self._detail = question, detail
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Label(self._question, classes="title")
+            if self._detail:
+                yield Label(self._detail, classes="hint")
+            with Horizontal(classes="buttons"):
+                yield Button("Yes", variant="warning", id="yes")
+                yield Button("Cancel", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    @on(Button.Pressed, "#yes")
+    def _yes(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#no")
+    def _no(self) -> None:
+        self.dismiss(False)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from rich.text import Text
 
 from workshop.agenda import GROUND_RULES
@@ -37,11 +35,15 @@ def name_of(state: State, pid: str | None) -> str:
     return p.name if p is not None else "someone"
 
 
-def countdown(state: State, now: float | None = None) -> str:
-    """``mm:ss`` left on the stage timer, ``time is up``, or an empty string."""
+def countdown(state: State, now: float) -> str:
+    """``mm:ss`` left on the stage timer, ``time is up``, or an empty string.
+
+    ``now`` is the server's clock as the connection knows it, so every screen counts down
+    together whatever its own clock says.
+    """
     if state.timer_ends_at is None:
         return ""
-    left = int(state.timer_ends_at - (time.time() if now is None else now))
+    left = int(state.timer_ends_at - now)
     if left <= 0:
         return "time is up"
     return f"{left // 60:02d}:{left % 60:02d} left"

@@ -81,7 +81,7 @@ def server_view(live: LiveServer, conn: Connection) -> State:
     """What the server says ``conn``'s replica must be: the full state through its audience."""
     room = live.app.rooms[conn.creds.session]
     key = cred.seal_key(conn.creds.token or conn.creds.secret)
-    return view_state(room.published, Actor(id=conn.you, role=conn.role, seal_key=key))
+    return view_state(room.published, Actor(id=conn.you, seal_key=key))
 
 
 def assert_exact_history(conn: Watched) -> None:

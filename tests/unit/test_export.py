@@ -23,7 +23,7 @@ from workshop.rules import Actor
 from workshop.state import SmartSheet, State
 
 SECRET_NAME = "Zebedee"  # the author of the anonymous idea: must never appear in any export
-ZED = Actor(id="z", role="participant", seal_key=b"z-key")
+ZED = Actor(id="z", seal_key=b"z-key")
 
 
 class Room(rehearsal.Rehearsal):

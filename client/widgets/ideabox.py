@@ -1,0 +1,17 @@
+"""Provides ``IdeaBox``: the line an idea is typed in, posted by Enter before any later key is read."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.widgets import Input
+
+
+class IdeaBox(Input):
+    """An ``Input`` whose Enter posts at once, in the order keys arrived.
+
+    A plain ``Input`` answers Enter with a ``Submitted`` message that reaches the app later;
+    a ctrl+q typed right after it (one packet over a slow link) could close the app first and
+    lose the idea. Here Enter runs the app's ``post_idea`` action while the key is handled.
+    """
+
+    BINDINGS = [Binding("enter", "app.post_idea", "Post", show=False)]
