@@ -301,8 +301,8 @@ def notice(state: State | None, conn: Connection) -> Text:
         if state.stage.categories:
             out.append("You can keep posting ideas.", style="yellow")
     elif conn.role == "facilitator":
-        code = conn.creds.code or "CODE"
-        out.append(f"You are a facilitator now: open the facilitator screen with `workshop host --resume {code}`.")
+        command = f"workshop host --resume {conn.creds.code or 'CODE'} --server {conn.creds.url}"
+        out.append(f"You are a facilitator now: open the facilitator screen with `{command}`.")
     return out
 
 
