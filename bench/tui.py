@@ -1,0 +1,253 @@
+"""Provides the app benchmark: what each incoming event costs the apps on people's screens.
+
+Both apps run as users run them, ``workshop join`` and ``workshop host`` each in its own
+process on a 120x40 pseudo-terminal whose output is drained, against a server in this process
+(limits raised, so that the load clients are never throttled). For each board size the room is
+filled with that many ideas first; then, with both apps settled:
+
+- **per event**: 40 more ideas at 5 a second (each drawn on its own), CPU of each app process
+  from /proc, minus what it uses idle over the same time, divided by 40;
+- **busy room**: 25 ideas a second for 8 s, each app's CPU as a share of one core;
+- **typing**: while the room posts 25 a second, 100 keys typed into the participant's idea
+  box; latency from the write to the moment the character is in the app's output.
+
+The floor is Textual's own cost for the smallest visible change, measured the same way in the
+same run (``bench.floor_app``): one line of a ``Static`` updated, and one option added to a
+1,000-item ``OptionList``. The last line is
+``tui participant_ms_per_event@1000=<x> host_ms_per_event@1000=<y> floor_ms=<f> keypress_p99_ms=<z>``.
+
+    python -m bench.tui                          # boards of 40, 200, 1000 and 5000 ideas
+    python -m bench.tui --boards 40,1000 --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.pty_app import PtyApp
+from client.connection import Connection, Credentials, create_session
+from client.seats import Seat, Seats
+from server.app import port_of, start
+from server.limits import Limits
+from workshop import commands as c
+
+NEW_WAYS = 5  # the default agenda's one-category idea stage
+PY = [sys.executable, "-m"]
+KEYS = [chr(0x30A2 + n) for n in range(100)]  # distinct characters: each keypress is found in the output
+
+
+@dataclass
+class Row:
+    board: int
+    ms_per_event: dict[str, float] = field(default_factory=dict)
+    busy_share: dict[str, float] = field(default_factory=dict)
+    keypress_ms: list[float] = field(default_factory=list)
+
+
+class Room:
+    """A session on a server in this process, and clients that fill it and keep it busy."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+
+    async def open(self) -> None:
+        limits = Limits(commands_per_second=1e9, command_burst=10**9, outbox_bytes=256 * 1024 * 1024)
+        self.server, self.app = await start("127.0.0.1", 0, self.tmp / "w.db", limits=limits)
+        self.url = f"ws://127.0.0.1:{port_of(self.server)}"
+        created = await create_session(self.url, goal="30 new leads a month")
+        self.code, self.session, self.secret = created.code, created.session, created.secret
+        self.fac = Connection(Credentials(url=self.url, session=self.session, secret=self.secret))
+        await self.fac.start()
+        await self.fac.do(c.SetStage, index=NEW_WAYS)
+        self.posters = [Connection(Credentials(url=self.url, code=self.code, name=f"Poster {n}")) for n in range(8)]
+        for p in self.posters:
+            await p.start()
+        self.posted = 0
+
+    async def fill(self, total: int) -> None:
+        """Post ideas until the board holds ``total``, as fast as the server takes them."""
+
+        async def post(p: Connection, n: int) -> None:
+            for _ in range(n):
+                self.posted += 1
+                await p.do(c.PostIdea, category="idea", text=f"Idea {self.posted}: a way to win more leads")
+
+        missing = total - self.posted
+        share = [missing // len(self.posters) + (i < missing % len(self.posters)) for i in range(len(self.posters))]
+        await asyncio.gather(*(post(p, n) for p, n in zip(self.posters, share, strict=True)))
+
+    async def paced(self, count: int, rate: float) -> None:
+        for n in range(count):
+            self.posted += 1
+            p = self.posters[n % len(self.posters)]
+            p.send_nowait(c.PostIdea(id=p.new_id(), category="idea", text=f"Idea {self.posted}: posted live"))
+            await asyncio.sleep(1 / rate)
+
+    def seat_dir(self) -> Path:
+        data = self.tmp / "data"
+        seat = Seat(url=self.url, code=self.code, role="facilitator", credential=self.secret, session=self.session)
+        Seats(data / "workshop" / "seats").save(seat)
+        return data
+
+    async def close(self) -> None:
+        for conn in (self.fac, *self.posters):
+            await conn.close()
+        self.server.close()
+        await self.server.wait_closed()
+        self.app.close()
+
+
+def launch_apps(room: Room) -> dict[str, PtyApp]:
+    env = {"XDG_DATA_HOME": str(room.seat_dir())}
+    apps = {
+        "participant": PtyApp([*PY, "cli", "join", f"{room.url}/{room.code}", "--name", "Bench"], env=env),
+        "host": PtyApp([*PY, "cli", "host", "--server", room.url, "--resume", room.code], env=env),
+    }
+    return apps
+
+
+async def settle(apps: dict[str, PtyApp]) -> None:
+    await asyncio.gather(*(asyncio.to_thread(a.settle) for a in apps.values()))
+
+
+async def idle_rate(apps: dict[str, PtyApp], seconds: float = 2.0) -> dict[str, float]:
+    """CPU seconds per second each app spends with nothing happening (its timers)."""
+    before = {k: a.cpu() for k, a in apps.items()}
+    await asyncio.sleep(seconds)
+    return {k: (a.cpu() - before[k]) / seconds for k, a in apps.items()}
+
+
+async def per_event(
+    room: Room, apps: dict[str, PtyApp], idle: dict[str, float], count: int, profile: str = "", out: str = ""
+) -> dict[str, float]:
+    before = {k: a.cpu() for k, a in apps.items()}
+    t0 = time.monotonic()
+    spy = None
+    if profile:  # py-spy samples that app while the events arrive (pip install py-spy)
+        argv = ["py-spy", "record", "--pid", str(apps[profile].pid), "--format", "raw", "-o", out, "--nonblocking"]
+        spy = await asyncio.create_subprocess_exec(*argv, "--duration", str(int(count / 5) + 1))
+    await room.paced(count, rate=5.0)
+    if spy is not None:
+        await spy.wait()
+    await settle(apps)
+    elapsed = time.monotonic() - t0
+    return {k: 1000 * max(0.0, a.cpu() - before[k] - idle[k] * elapsed) / count for k, a in apps.items()}
+
+
+async def busy(room: Room, apps: dict[str, PtyApp], seconds: float) -> tuple[dict[str, float], list[float]]:
+    """CPU share at 25 events a second, and keypress latencies meanwhile (participant's idea box)."""
+    before = {k: a.cpu() for k, a in apps.items()}
+    t0 = time.monotonic()
+    typist = apps["participant"]
+    latencies: list[float] = []
+
+    async def type_keys() -> None:
+        keys = KEYS[: int(seconds * 12)]
+        for key in keys:
+            typist.watch(key)
+            sent = typist.write(key)
+            try:
+                shown = await asyncio.to_thread(typist.wait_for, key, 5.0)
+                latencies.append(1000 * (shown - sent))
+            except TimeoutError:
+                latencies.append(5000.0)
+            await asyncio.sleep(max(0.0, 1 / 12 - (time.perf_counter() - sent)))
+        typist.write("\x15")  # ctrl+u: clear the box again
+
+    await asyncio.gather(room.paced(int(seconds * 25), rate=25.0), type_keys())
+    elapsed = time.monotonic() - t0
+    return {k: (a.cpu() - before[k]) / elapsed for k, a in apps.items()}, latencies
+
+
+def floor(kind: str, updates: int) -> float:
+    """ms of CPU per visible change for one of bench.floor_app's apps, on the same kind of terminal."""
+    app = PtyApp([*PY, "bench.floor_app", kind, "--updates", str(updates), "--rate", "5"])
+    try:
+        app.settle()
+        idle_before = app.cpu()
+        time.sleep(2.0)
+        idle = (app.cpu() - idle_before) / 2.0
+        app.watch("FLOOR DONE")
+        before, t0 = app.cpu(), time.monotonic()
+        app.write("g")
+        app.wait_for("FLOOR DONE", timeout=updates / 5 + 30)
+        app.settle()
+        elapsed = time.monotonic() - t0
+        return 1000 * max(0.0, app.cpu() - before - idle * elapsed) / updates
+    finally:
+        app.close()
+
+
+async def measure(board: int, quick: bool, profile: str = "") -> Row:
+    with tempfile.TemporaryDirectory() as tmp:
+        room = Room(Path(tmp))
+        await room.open()
+        apps: dict[str, PtyApp] = {}
+        try:
+            await room.fill(board)
+            apps = launch_apps(room)
+            await settle(apps)
+            idle = await idle_rate(apps)
+            row = Row(board)
+            out = f"tui-{profile}-{board}.txt"
+            row.ms_per_event = await per_event(room, apps, idle, 20 if quick else 40, profile, out)
+            if profile:
+                print(f"  profile of the {profile} app at {board} ideas: {out} (python -m bench.profile_summary {out})")
+            row.busy_share, row.keypress_ms = await busy(room, apps, 3.0 if quick else 8.0)
+            for name, app in apps.items():
+                if not app.alive():
+                    print(f"  {name} app exited during the run", file=sys.stderr)
+            return row
+        finally:
+            for app in apps.values():
+                app.close()
+            await room.close()
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] if ordered else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--boards", default="40,200,1000,5000", help="board sizes (default %(default)s)")
+    parser.add_argument("--quick", action="store_true", help="fewer events and a shorter busy phase")
+    parser.add_argument("--profile", choices=("participant", "host"), help="sample that app with py-spy per board")
+    args = parser.parse_args()
+    boards = [int(b) for b in args.boards.split(",")]
+    updates = 20 if args.quick else 40
+    floor_ms = floor("static", updates)
+    floor_list_ms = floor("optionlist", updates)
+    print(f"floor: one Static line {floor_ms:.1f} ms/change, one option added to 1000 {floor_list_ms:.1f} ms/change")
+    rows = []
+    for board in boards:
+        row = asyncio.run(measure(board, args.quick, args.profile or ""))
+        rows.append(row)
+        parts = []
+        for name in ("participant", "host"):
+            ms = row.ms_per_event[name]
+            parts.append(
+                f"{name} {ms:6.1f} ms/event ({ms / floor_ms:4.1f}x floor), {100 * row.busy_share[name]:3.0f}% at 25/s"
+            )
+        print(f"board {board:>5}: " + "; ".join(parts) + f"; keypress p99 {p99(row.keypress_ms):.0f} ms", flush=True)
+    at = next((r for r in rows if r.board == 1000), rows[-1])
+    print(
+        f"tui participant_ms_per_event@{at.board}={at.ms_per_event['participant']:.1f} "
+        f"host_ms_per_event@{at.board}={at.ms_per_event['host']:.1f} floor_ms={floor_ms:.1f} "
+        f"keypress_p99_ms={p99(at.keypress_ms):.0f}"
+    )
+    first = rows[0]
+    for name in ("participant", "host"):
+        growth = at.ms_per_event[name] / max(first.ms_per_event[name], 0.01)
+        print(f"  {name}: cost at {at.board} ideas is {growth:.2f}x its cost at {first.board}")
+
+
+if __name__ == "__main__":
+    main()
