@@ -51,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--compression", action="store_true", help="enable per-message deflate (costs CPU and memory per connection)"
     )
+    serve.add_argument(
+        "--creates-per-minute",
+        type=int,
+        default=10,
+        help="new sessions allowed per client address and minute (raise it behind a proxy; default %(default)s)",
+    )
 
     host = sub.add_parser("host", help="facilitate a workshop: start a session and drive it from a TUI")
     host.add_argument("--goal", default="", help='the overall goal, e.g. "30 new leads a month"')
@@ -119,14 +125,17 @@ def _serve(args: argparse.Namespace) -> int:
     import logging
 
     from server.app import port_of, start
+    from server.limits import Limits
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     db = args.db or default_db()
 
     async def run() -> None:
+        limits = Limits(creates_per_minute=args.creates_per_minute)
         server, _app = await start(
-            args.host, args.port, db, certfile=args.certfile, keyfile=args.keyfile, compression=args.compression
-        )
+            args.host, args.port, db, limits=limits, certfile=args.certfile, keyfile=args.keyfile,
+            compression=args.compression,
+        )  # fmt: skip
         scheme = "wss" if args.certfile else "ws"
         print(f"workshop server on {scheme}://{args.host}:{port_of(server)} (log: {db})", flush=True)
         await server.serve_forever()
