@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,15 +55,6 @@ CREATE TABLE IF NOT EXISTS commands (
     PRIMARY KEY (session, key)
 ) WITHOUT ROWID;
 """
-
-
-# Group commit: when the last commit was less than BUSY seconds ago, the writer waits up to
-# LINGER seconds (or until MAX_BATCH writes are queued) before committing, so that one fsync
-# covers several writes. A quiet server commits at once: the wait costs latency only when
-# writes are frequent, which is when it saves the most.
-LINGER = 0.004
-BUSY = 0.05
-MAX_BATCH = 64
 
 
 class Gap(Exception):
@@ -133,10 +123,9 @@ def _migrate(db: sqlite3.Connection) -> None:
 class EventStore:
     """The log of every session on this server: appended by one writer, read on demand."""
 
-    def __init__(self, path: str | Path, *, durable: bool = True, linger: float = LINGER) -> None:
+    def __init__(self, path: str | Path, *, durable: bool = True) -> None:
         self.path = str(path)
         self.durable = durable
-        self.linger = linger
         self._db = connect(self.path, durable=durable)
         self._queue: list[tuple[Write, asyncio.Future[None], asyncio.AbstractEventLoop]] = []
         self._cv = threading.Condition()
@@ -213,15 +202,10 @@ class EventStore:
         self._db.close()
 
     def _run(self) -> None:
-        last_commit = 0.0
         while True:
             with self._cv:
                 while not self._queue and not self._closing:
                     self._cv.wait()
-                if self.linger and time.monotonic() - last_commit < BUSY and not self._closing:
-                    # Writes are coming often: wait a moment for more, so that one fsync
-                    # makes several of them durable (group commit across sessions).
-                    self._cv.wait_for(lambda: len(self._queue) >= MAX_BATCH or self._closing, self.linger)
                 batch, self._queue = self._queue, []
                 if not batch and self._closing:
                     return
@@ -229,7 +213,6 @@ class EventStore:
                 errors = self._commit([w for w, _, _ in batch])
             except BaseException as exc:  # the transaction as a whole: full disk, I/O error
                 errors = [exc] * len(batch)
-            last_commit = time.monotonic()
             # One wake-up of each waiting loop per transaction, not one per write.
             by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[None], BaseException | None]]] = {}
             for (_, fut, loop), error in zip(batch, errors, strict=True):
