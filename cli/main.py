@@ -52,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--compression", action="store_true", help="enable per-message deflate (costs CPU and memory per connection)"
     )
     serve.add_argument(
+        "--ssh",
+        metavar="[HOST:]PORT",
+        help="also let people join with plain ssh on this address (the join code is the user name)",
+    )
+    serve.add_argument(
         "--creates-per-minute",
         type=int,
         default=10,
@@ -68,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     host.add_argument("--db", type=Path, default=None, help="SQLite event log for the built-in server")
     host.add_argument("--name", default="Facilitator", help="your name as the room sees it")
     host.add_argument("--demo", action="store_true", help="add three simulated participants who post, vote and agree")
+    host.add_argument(
+        "--ssh",
+        metavar="[HOST:]PORT",
+        help="let people join with nothing installed: `ssh -p PORT CODE@this-machine` (needs the built-in server)",
+    )
     host.add_argument(
         "--resume",
         nargs="?",
@@ -132,12 +142,15 @@ def _serve(args: argparse.Namespace) -> int:
 
     async def run() -> None:
         limits = Limits(creates_per_minute=args.creates_per_minute)
-        server, _app = await start(
+        server, app = await start(
             args.host, args.port, db, limits=limits, certfile=args.certfile, keyfile=args.keyfile,
             compression=args.compression,
         )  # fmt: skip
         scheme = "wss" if args.certfile else "ws"
         print(f"workshop server on {scheme}://{args.host}:{port_of(server)} (log: {db})", flush=True)
+        if args.ssh:
+            door, where = await open_ssh(app, f"ws://127.0.0.1:{port_of(server)}", args.ssh, args.host)
+            print(f"ssh door on {where} (host key {door.fingerprint}): ssh -p {where.rsplit(':', 1)[1]} CODE@...")
         await server.serve_forever()
 
     asyncio.run(run())
@@ -148,8 +161,35 @@ def _host(args: argparse.Namespace) -> int:
     from client.launch import run_host
     from server.app import start
 
-    # The embedded server is wired here: client/ never imports server/.
-    return run_host(args, default_db=default_db, start_server=start)
+    # The embedded server and the doors are wired here: client/ never imports server/.
+    return run_host(args, default_db=default_db, start_server=start, open_doors=_doors(args))
+
+
+def _doors(args: argparse.Namespace) -> object:
+    """What ``run_host`` calls once its server runs: open the doors asked for, return their join lines."""
+    if not args.ssh:
+        return None
+
+    async def open_doors(app: object, ws_url: str, public_host: str) -> tuple[list[str], object]:
+        door, where = await open_ssh(app, ws_url, args.ssh, public_host)
+        port = where.rsplit(":", 1)[1]
+        line = f"ssh -p {port} {{code}}@{public_host}   (host key {door.fingerprint})"
+        return [line], door.close
+
+    return open_doors
+
+
+async def open_ssh(app: object, ws_url: str, listen: str, default_host: str) -> tuple[object, str]:
+    """Start the SSH door in front of ``app``; returns it and the address it listens on."""
+    from platformdirs import user_data_path
+
+    from doors.ssh import SshDoor
+
+    data = user_data_path("workshop", appauthor=False)
+    host, _, port = listen.rpartition(":")
+    door = SshDoor(app, ws_url, data / "doors" / "ssh", data / "ssh_host_ed25519_key")  # type: ignore[arg-type]
+    bound = await door.start(host or default_host, int(port))
+    return door, f"{host or default_host}:{bound}"
 
 
 def _join(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import socket
 import sys
 from collections.abc import Callable
@@ -140,7 +141,8 @@ def run_join(args: argparse.Namespace, seats: Seats | None = None) -> int:
     except (Stop, ValueError) as exc:
         _err(str(exc))
         return exc.status if isinstance(exc, Stop) else 2
-    print(f"You can come back as {seat.name} with the same command: workshop join {url}/{code}")
+    again = os.environ.get("WORKSHOP_COME_BACK") or f"workshop join {url}/{code}"  # a door says how, if any
+    print(f"You can come back as {seat.name} with the same command: {again}")
     return app.return_code or 0
 
 
@@ -182,13 +184,22 @@ async def _run(conn: Connection, run_app: Callable[[], Any]) -> None:
 # -- workshop host -------------------------------------------------------------------------------
 
 
+# ``open_doors(workshop_server, ws_url, public_host)`` -> (join lines with ``{code}``, close)
+OpenDoors = Callable[[Any, str, str], Any]
+
+
 def run_host(
     args: argparse.Namespace,
     default_db: Callable[[], Path],
     start_server: StartServer | None = None,
     seats: Seats | None = None,
+    open_doors: OpenDoors | None = None,
 ) -> int:
-    """Run the host app; ``start_server`` is ``server.app.start``, handed in by the CLI wiring."""
+    """Run the host app; ``start_server`` is ``server.app.start``, handed in by the CLI wiring.
+
+    ``open_doors`` (also from the CLI) opens the ways in that need nothing installed (SSH)
+    in front of the built-in server, and gives the lines that show them on the host screen.
+    """
     agenda: tuple[Stage, ...] = ()
     if args.agenda:
         try:
@@ -197,7 +208,7 @@ def run_host(
             _err(f"cannot use agenda {args.agenda}: {exc}")
             return 2
     try:
-        return asyncio.run(_host(args, agenda, default_db, start_server, seats or Seats.default()))
+        return asyncio.run(_host(args, agenda, default_db, start_server, seats or Seats.default(), open_doors))
     except (Stop, ValueError) as exc:
         _err(str(exc))
         return exc.status if isinstance(exc, Stop) else 2
@@ -222,13 +233,18 @@ async def _host(
     default_db: Callable[[], Path],
     start_server: StartServer | None,
     seats: Seats,
+    open_doors: OpenDoors | None = None,
 ) -> int:
     from client.apps.host import host_app
     from client.demo import start_demo, stop_demo
 
     server = store_app = None
     db = ""
+    door_lines: list[str] = []
+    close_doors: Callable[[], None] | None = None
     if args.server:
+        if open_doors is not None:
+            raise Stop("--ssh runs in front of the built-in server: drop --server, or use `workshop serve --ssh`", 2)
         url = public = args.server.rstrip("/")
     else:
         if start_server is None:
@@ -243,6 +259,11 @@ async def _host(
         url = f"ws://{'127.0.0.1' if host in WILDCARDS else host}:{port}"
         shown = public_address() if host in WILDCARDS else host
         public = f"ws://[{shown}]:{port}" if ":" in shown else f"ws://{shown}:{port}"
+        if open_doors is not None:
+            try:
+                door_lines, close_doors = await open_doors(store_app, url, shown)
+            except OSError as exc:
+                raise Stop(f"cannot open the ssh door on {args.ssh}: {exc}") from None
     try:
         notice = ""
         if args.resume is not None:
@@ -258,7 +279,8 @@ async def _host(
                 print(notice, file=sys.stderr)
         conn = Connection(_credentials(seat))
         join_line = f"workshop join {public}/{seat.code}"
-        app = host_app(conn, join_line=join_line, remember=_remember_seat(seats, seat), notice=notice)
+        doors = [line.format(code=seat.code) for line in door_lines]
+        app = host_app(conn, join_line=join_line, remember=_remember_seat(seats, seat), notice=notice, doors=doors)
         demo = start_demo(url, seat.code) if args.demo else []
         try:
             await started(conn)
@@ -275,6 +297,8 @@ async def _host(
             print(f"transcript: workshop export {seat.session} --format md --db {db} -o workshop.md")
         return app.return_code or 0
     finally:
+        if close_doors is not None:
+            close_doors()
         if server is not None:
             server.close()
             await server.wait_closed()

@@ -110,6 +110,20 @@ class WorkshopServer:
         session = self._codes.get(code) or await asyncio.to_thread(self.store.session_by_code, code)
         return None if session is None else await self.room(session)
 
+    async def admit(self, code: str, address: str) -> str:
+        """Check a join code from ``address`` for a door (SSH, web), as ``hello`` would; raise if not.
+
+        Wrong codes count against the address exactly as a websocket ``hello``'s do, so a door
+        is no faster way to guess them. Returns the code as the server writes it.
+        """
+        wait = self.failures.wait(address)
+        if wait:
+            raise HandshakeRefused(Error(code="rate_limited", message=f"too many failed attempts; wait {_wait(wait)}"))
+        room = await self.room_by_code(cred.normalise_code(code))
+        if room is None:
+            self._fail(address, "no session has that join code")
+        return room.row.code
+
     def _new_room(self, row: SessionRow) -> Room:
         return Room(row, self.store, self.clock, self.deliver, tail_size=self.limits.tail_events)
 

@@ -75,9 +75,11 @@ class HostApp(LiveApp):
         join_line: str = "",
         remember: Callable[[Connection], None] | None = None,
         notice: str = "",
+        doors: list[str] | None = None,
     ) -> None:
         super().__init__(conn, remember)
         self.join_line = join_line
+        self.doors = doors or []  # other ways in (ssh), one line each
         self._notice = notice
         self._told_demoted = False
         # The stage asked for by the last n/p, so quick presses step on from it, not
@@ -86,6 +88,8 @@ class HostApp(LiveApp):
 
     def compose(self) -> ComposeResult:
         yield Static(id="join")
+        if self.doors:
+            yield Static(plain("Or with nothing installed: " + "  ·  ".join(self.doors)), id="doors")
         yield Static(id="stage")
         yield Static(id="prompt")
         with TabbedContent(initial="board"):
@@ -464,8 +468,9 @@ def host_app(
     join_line: str = "",
     remember: Callable[[Connection], None] | None = None,
     notice: str = "",
+    doors: list[str] | None = None,
     **conn_options: object,
 ) -> HostApp:
     """Build the facilitator's app for a session it holds a facilitator's credential of."""
     conn = creds if isinstance(creds, Connection) else Connection(creds, **conn_options)  # type: ignore[arg-type]
-    return HostApp(conn, join_line=join_line, remember=remember, notice=notice)
+    return HostApp(conn, join_line=join_line, remember=remember, notice=notice, doors=doors)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from rich.text import Text
@@ -190,9 +191,12 @@ class ParticipantApp(LiveApp):
 
     def action_rejoin(self) -> None:
         cr = self.conn.creds
+        elsewhere = f"workshop join {cr.url}/{cr.code or 'CODE'} --rejoin {cr.token}"
+        if door := os.environ.get("WORKSHOP_REJOIN"):  # joined through a door (ssh): come back the same way
+            elsewhere = door.format(token=cr.token)
         body = (
-            "You come back as yourself by running the same `workshop join` command on this computer.\n\n"
-            f"From another computer:\n\n    workshop join {cr.url}/{cr.code or 'CODE'} --rejoin {cr.token}\n\n"
+            "You come back as yourself by running the same command again on this computer.\n\n"
+            f"From another computer:\n\n    {elsewhere}\n\n"
             "Keep it to yourself: whoever has it can act as you in this session."
         )
         self.push_screen(InfoDialog("Rejoin from another computer", body))

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-FIRST_PARTY = {"workshop", "server", "client", "cli"}
+FIRST_PARTY = {"workshop", "server", "client", "cli", "doors"}
 
 # Standard-library modules that do I/O, run code concurrently or read the world: never in the core.
 IO_STDLIB = {
@@ -30,12 +30,15 @@ THIRD_PARTY = {
     "workshop": {"msgspec"},
     "server": {"msgspec", "websockets"},
     "client": {"msgspec", "websockets", "textual", "rich", "platformdirs"},
+    # Doors run the participant app as a process, so they never need Textual themselves.
+    "doors": {"msgspec", "websockets", "asyncssh", "textual_serve", "platformdirs"},
     "cli": None,  # the composition root may use anything the project depends on
 }
 FIRST_PARTY_ALLOWED = {
     "workshop": {"workshop"},
     "server": {"workshop", "server"},
     "client": {"workshop", "client"},
+    "doors": {"workshop", "server", "doors"},
     "cli": FIRST_PARTY,
 }
 DYNAMIC = {("importlib", "import_module"), ("", "__import__"), ("", "exec"), ("", "eval")}
