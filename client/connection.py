@@ -217,7 +217,7 @@ class Connection:
 
     async def wait_for(self, predicate: Callable[[State], bool], timeout: float = 10.0) -> State:
         """Wait until the replica satisfies ``predicate``; woken by changes, never polling."""
-        await self._until(lambda: self.state is not None and predicate(self.state), timeout)
+        await self.until(lambda: self.state is not None and predicate(self.state), timeout)
         assert self.state is not None
         return self.state
 
@@ -229,15 +229,16 @@ class Connection:
     async def settle(self, timeout: float) -> bool:
         """Wait until every command sent so far is answered; ``False`` if some are still open at ``timeout``."""
         try:
-            await self._until(lambda: not self._pending or self.status in ("closed", "refused"), timeout)
+            await self.until(lambda: not self._pending or self.status in ("closed", "refused"), timeout)
         except TimeoutError:
             return False
         return not self._pending
 
     async def wait_status(self, status: Status, timeout: float = 10.0) -> None:
-        await self._until(lambda: self.status == status, timeout)
+        await self.until(lambda: self.status == status, timeout)
 
-    async def _until(self, condition: Callable[[], bool], timeout: float) -> None:
+    async def until(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until ``condition()`` holds, looked at again on every change (state, presence, status)."""
         loop = asyncio.get_running_loop()
         async with asyncio.timeout(timeout):
             while not condition():
