@@ -266,9 +266,7 @@ class ServerProc:
         """Start the server; return the seconds until it said it is listening."""
         t0 = now()
         with open(self.log, "a") as err:
-            self.proc = subprocess.Popen(
-                self.argv, stdout=subprocess.PIPE, stderr=err, preexec_fn=raise_nofile
-            )
+            self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=err, preexec_fn=raise_nofile)
         assert self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
         os.set_blocking(fd, False)

@@ -1,6 +1,6 @@
 """Summarise py-spy collapsed stacks (``--format raw``): top functions by self and total samples.
 
-    python -m bench.profile_summary paced.txt [--top 25]
+python -m bench.profile_summary paced.txt [--top 25]
 """
 
 from __future__ import annotations

@@ -112,6 +112,7 @@ class Presence(Message, tag="presence"):
 
 Outbound = Created | Welcome | EventMsg | Batch | Ack | Error | Presence
 
+
 class _Id(msgspec.Struct):
     """Just the ``id`` of a frame that did not fit, so its error can say which command it was."""
 

@@ -139,7 +139,7 @@ async def test_the_cap_on_remote_sessions_is_said_plainly(tmp_path: Path) -> Non
     """Without this, fifty visitors more would mean fifty app processes more, until the machine gives."""
     d = await _door(tmp_path, Limits(remote_sessions=1))
     try:
-        fay, code = await d.live.facilitator()
+        _, code = await d.live.facilitator()
         async with await d.visit(code) as first, await d.visit(code) as second:
             _, screen = await _app(first)
             await screen.until("Your name")
