@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from server.app import WorkshopServer
 
 EXAMPLES = """\
 examples:
@@ -79,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="let people join with nothing installed: `ssh -p PORT CODE@this-machine` (needs the built-in server)",
     )
     host.add_argument(
+        "--web",
+        metavar="[HOST:]PORT",
+        help="let people join from a browser: the participant app at http://this-machine:PORT/ (built-in server)",
+    )
+    host.add_argument(
         "--resume",
         nargs="?",
         const="",
@@ -102,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="come back as yourself from another computer, with the token your app shows (F8)",
     )
     join.add_argument("--new", action="store_true", help="join as a new person, even if you joined before here")
+    join.add_argument("--name-in-app", action="store_true", help=argparse.SUPPRESS)  # the web door's way in
     join.add_argument(
         "--server", default="ws://127.0.0.1:8765", help="server URL when only a code is given (default %(default)s)"
     )
@@ -166,15 +177,35 @@ def _host(args: argparse.Namespace) -> int:
 
 
 def _doors(args: argparse.Namespace) -> object:
-    """What ``run_host`` calls once its server runs: open the doors asked for, return their join lines."""
-    if not args.ssh:
+    """What ``run_host`` calls once its session is known: open the doors asked for, return their join lines."""
+    if not (args.ssh or args.web):
         return None
 
-    async def open_doors(app: object, ws_url: str, public_host: str) -> tuple[list[str], object]:
-        door, where = await open_ssh(app, ws_url, args.ssh, public_host)
-        port = where.rsplit(":", 1)[1]
-        line = f"ssh -p {port} {{code}}@{public_host}   (host key {door.fingerprint})"
-        return [line], door.close
+    async def open_doors(app: WorkshopServer, ws_url: str, public_host: str, code: str) -> tuple[list[str], object]:
+        lines: list[str] = []
+        closers: list[Callable[[], Awaitable[None]]] = []
+        try:
+            if args.ssh:
+                door, where = await open_ssh(app, ws_url, args.ssh, public_host)
+                lines.append(f"ssh -p {where.rsplit(':', 1)[1]} {code}@{public_host}   (host key {door.fingerprint})")
+                closers.append(door.aclose)
+            if args.web:
+                from doors.web import WebDoor
+
+                host, _, port = args.web.rpartition(":")
+                web = WebDoor(ws_url, code, app.limits.remote_sessions)
+                closers.append(web.close)
+                lines.append(f"{await web.start(host or public_host, int(port), public_host)}   (in a browser)")
+        except BaseException:
+            for close in closers:
+                await close()
+            raise
+
+        async def close_all() -> None:
+            for close in closers:
+                await close()
+
+        return lines, close_all
 
     return open_doors
 

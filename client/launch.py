@@ -16,7 +16,7 @@ import asyncio
 import os
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -134,6 +134,8 @@ def run_join(args: argparse.Namespace, seats: Seats | None = None) -> int:
     seats = seats or Seats.default()
     try:
         url, code = split_target(args.target, args.server)
+        if getattr(args, "name_in_app", False):  # a browser door: no prompt before the app, a new person each time
+            return _join_in_app(url, code)
         seat = choose_seat(seats, url, code, args)
         conn = Connection(Credentials(url=url, code=code, name=seat.name, token=seat.credential, session=seat.session))
         app = participant_app(conn, remember=_remember_seat(seats, seat))
@@ -144,6 +146,29 @@ def run_join(args: argparse.Namespace, seats: Seats | None = None) -> int:
     again = os.environ.get("WORKSHOP_COME_BACK") or f"workshop join {url}/{code}"  # a door says how, if any
     print(f"You can come back as {seat.name} with the same command: {again}")
     return app.return_code or 0
+
+
+def _join_in_app(url: str, code: str) -> int:
+    """Join where the app itself must ask the name (the web door): nothing runs before the app."""
+    from client.apps.participant import participant_app
+
+    def checked(name: str) -> str:
+        try:
+            return check_name(name)
+        except Stop as exc:
+            raise ValueError(str(exc)) from None
+
+    conn = Connection(Credentials(url=url, code=code, token=new_token()))
+    app = participant_app(conn, check_name=checked)
+    asyncio.run(_run_app(conn, app.run_async))
+    return app.return_code or 0
+
+
+async def _run_app(conn: Connection, run_app: Callable[[], Any]) -> None:
+    try:
+        await run_app()
+    finally:
+        await conn.close()
 
 
 def choose_seat(seats: Seats, url: str, code: str, args: argparse.Namespace) -> Seat:
@@ -184,8 +209,8 @@ async def _run(conn: Connection, run_app: Callable[[], Any]) -> None:
 # -- workshop host -------------------------------------------------------------------------------
 
 
-# ``open_doors(workshop_server, ws_url, public_host)`` -> (join lines with ``{code}``, close)
-OpenDoors = Callable[[Any, str, str], Any]
+# ``await open_doors(workshop_server, ws_url, public_host, code)`` -> (join lines, async close)
+OpenDoors = Callable[[Any, str, str, str], Any]
 
 
 def run_host(
@@ -197,7 +222,7 @@ def run_host(
 ) -> int:
     """Run the host app; ``start_server`` is ``server.app.start``, handed in by the CLI wiring.
 
-    ``open_doors`` (also from the CLI) opens the ways in that need nothing installed (SSH)
+    ``open_doors`` (also from the CLI) opens the ways in that need nothing installed (SSH, web)
     in front of the built-in server, and gives the lines that show them on the host screen.
     """
     agenda: tuple[Stage, ...] = ()
@@ -240,11 +265,11 @@ async def _host(
 
     server = store_app = None
     db = ""
-    door_lines: list[str] = []
-    close_doors: Callable[[], None] | None = None
+    doors: list[str] = []
+    close_doors: Callable[[], Awaitable[None]] | None = None
     if args.server:
         if open_doors is not None:
-            raise Stop("--ssh runs in front of the built-in server: drop --server, or use `workshop serve --ssh`", 2)
+            raise Stop("--ssh and --web open in front of the built-in server: drop --server", 2)
         url = public = args.server.rstrip("/")
     else:
         if start_server is None:
@@ -259,11 +284,6 @@ async def _host(
         url = f"ws://{'127.0.0.1' if host in WILDCARDS else host}:{port}"
         shown = public_address() if host in WILDCARDS else host
         public = f"ws://[{shown}]:{port}" if ":" in shown else f"ws://{shown}:{port}"
-        if open_doors is not None:
-            try:
-                door_lines, close_doors = await open_doors(store_app, url, shown)
-            except OSError as exc:
-                raise Stop(f"cannot open the ssh door on {args.ssh}: {exc}") from None
     try:
         notice = ""
         if args.resume is not None:
@@ -277,9 +297,13 @@ async def _host(
                     f"To go back to it: {resume_command(args, waiting.code)}"
                 )
                 print(notice, file=sys.stderr)
+        if open_doors is not None:
+            try:
+                doors, close_doors = await open_doors(store_app, url, shown, seat.code)
+            except OSError as exc:
+                raise Stop(f"cannot open a door (--ssh/--web): {exc}") from None
         conn = Connection(_credentials(seat))
         join_line = f"workshop join {public}/{seat.code}"
-        doors = [line.format(code=seat.code) for line in door_lines]
         app = host_app(conn, join_line=join_line, remember=_remember_seat(seats, seat), notice=notice, doors=doors)
         demo = start_demo(url, seat.code) if args.demo else []
         try:
@@ -298,7 +322,7 @@ async def _host(
         return app.return_code or 0
     finally:
         if close_doors is not None:
-            close_doors()
+            await close_doors()
         if server is not None:
             server.close()
             await server.wait_closed()

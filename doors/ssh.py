@@ -74,6 +74,11 @@ class SshDoor:
         if self.acceptor is not None:
             self.acceptor.close()
 
+    async def aclose(self) -> None:
+        self.close()
+        if self.acceptor is not None:
+            await self.acceptor.wait_closed()
+
     async def _session(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
         gate: _Gate = process.get_extra_info("connection").get_owner()
         try:

@@ -92,6 +92,8 @@ class Loaded:
 
 
 def connect(path: str | Path, *, durable: bool = True) -> sqlite3.Connection:
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)  # `--db ~/workshops/q1.db` on a first run
     db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
 
 from client.connection import CommandError, Connection, JoinRefused
+from client.dialogs.forms import NameDialog
 from workshop import commands as c
 from workshop.state import State
 
@@ -31,9 +33,17 @@ class LiveApp(App[int]):
     (session, name, whether it finished) up to date.
     """
 
-    def __init__(self, conn: Connection, remember: Callable[[Connection], None] | None = None) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        remember: Callable[[Connection], None] | None = None,
+        check_name: Callable[[str], str] | None = None,
+    ) -> None:
         super().__init__()
         self.conn = conn
+        # Set when there is no terminal prompt before the app (a browser door): the app asks the
+        # name itself, checked by ``check_name`` (which raises ``ValueError`` with the reason).
+        self._check_name = check_name
         self._remember = remember
         self._refresh_queued = False
         self._unsubscribe: Callable[[], None] | None = None
@@ -41,12 +51,21 @@ class LiveApp(App[int]):
 
     def on_mount(self) -> None:
         self._unsubscribe = self.conn.on_change(self._changed)
-        if not self.conn.started:
+        if self._check_name is not None and not self.conn.creds.name:
+            self.push_screen(NameDialog(self._check_name), self._named)
+        elif not self.conn.started:
             self.run_worker(self._connect(), name="connect", exit_on_error=False)
         self.set_interval(1.0, self._tick)
         self.show_status()
         if self.conn.state is not None:
             self._changed()
+
+    def _named(self, name: str | None) -> None:
+        if name is None:
+            self.exit()
+            return
+        self.conn.creds = replace(self.conn.creds, name=name)
+        self.run_worker(self._connect(), name="connect", exit_on_error=False)
 
     async def _connect(self) -> None:
         try:

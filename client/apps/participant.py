@@ -55,8 +55,13 @@ class ParticipantApp(LiveApp):
         Binding("f8", "rejoin", "Rejoin elsewhere", show=False),
     ]
 
-    def __init__(self, conn: Connection, remember: Callable[[Connection], None] | None = None) -> None:
-        super().__init__(conn, remember)
+    def __init__(
+        self,
+        conn: Connection,
+        remember: Callable[[Connection], None] | None = None,
+        check_name: Callable[[str], str] | None = None,
+    ) -> None:
+        super().__init__(conn, remember, check_name)
         self._stage_key = ""
         self._smart_filled = False
 
@@ -339,8 +344,14 @@ def timeline(state: State, you: str) -> Text:
 
 
 def participant_app(
-    creds: Credentials | Connection, remember: Callable[[Connection], None] | None = None, **conn_options: object
+    creds: Credentials | Connection,
+    remember: Callable[[Connection], None] | None = None,
+    check_name: Callable[[str], str] | None = None,
+    **conn_options: object,
 ) -> ParticipantApp:
-    """Build a participant's app for a join code (first time) or a token (coming back)."""
+    """Build a participant's app for a join code (first time) or a token (coming back).
+
+    With ``check_name`` and no name in the credentials, the app asks for the name itself.
+    """
     conn = creds if isinstance(creds, Connection) else Connection(creds, **conn_options)  # type: ignore[arg-type]
-    return ParticipantApp(conn, remember=remember)
+    return ParticipantApp(conn, remember=remember, check_name=check_name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from textual import on
@@ -80,6 +81,28 @@ class TextDialog(Form):
     def result(self) -> str | None:
         value = self.query_one("#value", Input).value
         return value if value.strip() else None
+
+
+class NameDialog(Form):
+    """Ask a newcomer's name inside the app (where no terminal prompt came first); cancel leaves."""
+
+    DEFAULT_CSS = FORM_CSS.format(name="NameDialog")
+    heading = "Your name, as the room will see it"
+
+    def __init__(self, check: Callable[[str], str]) -> None:
+        super().__init__()
+        self._check = check
+
+    def fields(self) -> ComposeResult:
+        yield Label("It is shown next to your ideas (unless you post one anonymously).", classes="hint")
+        yield Input(id="value", max_length=60)
+
+    def result(self) -> str | None:
+        try:
+            return self._check(self.query_one("#value", Input).value)
+        except ValueError as exc:
+            self.notify(str(exc), title="Name", severity="warning", markup=False)
+            return None
 
 
 class MergeDialog(Form):

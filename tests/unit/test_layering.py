@@ -31,7 +31,7 @@ THIRD_PARTY = {
     "server": {"msgspec", "websockets"},
     "client": {"msgspec", "websockets", "textual", "rich", "platformdirs"},
     # Doors run the participant app as a process, so they never need Textual themselves.
-    "doors": {"msgspec", "websockets", "asyncssh", "textual_serve", "platformdirs"},
+    "doors": {"msgspec", "websockets", "asyncssh", "textual_serve", "aiohttp", "platformdirs"},
     "cli": None,  # the composition root may use anything the project depends on
 }
 FIRST_PARTY_ALLOWED = {
