@@ -129,12 +129,22 @@ class SshDoor:
         to_app, from_app = os.fdopen(master, "wb", buffering=0), os.fdopen(os.dup(master), "rb", buffering=0)
         try:
             redirect = asyncio.ensure_future(process.redirect(stdin=to_app, stdout=from_app))
-            code = await child.wait()
-            redirect.cancel()
+            app_ended = asyncio.ensure_future(child.wait())
+            hung_up = asyncio.ensure_future(process.channel.wait_closed())
+            await asyncio.wait({app_ended, hung_up}, return_when=asyncio.FIRST_COMPLETED)
+            redirect.cancel()  # nothing more is read from the app: the channel may be gone
             with contextlib.suppress(asyncio.CancelledError):
                 await redirect
-            await process.stdout.drain()
-            return code
+            if not app_ended.done():  # the visitor hung up: end their app as a terminal's hang-up would
+                child.terminate()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(app_ended), 5)
+                hung_up.cancel()
+                return 129
+            hung_up.cancel()
+            with contextlib.suppress(asyncssh.Error, OSError, BrokenPipeError):
+                await process.stdout.drain()
+            return app_ended.result()
         finally:
             if child.returncode is None:
                 child.kill()
