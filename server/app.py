@@ -210,7 +210,7 @@ class WorkshopServer:
             epoch=cred.new_id(),
             created=self.clock(),
         )
-        events = decide_create(row.id, msg.goal, agenda)
+        events = decide_create(row.id, msg.goal, agenda, now=row.created)
         facilitator = Actor(id=cred.new_id(), seal_key=cred.seal_key(secret))
         room = self._new_room(row)
         if not isinstance(events, Rejection):

@@ -6,6 +6,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from msgspec.structs import replace
+
 from server.store import connect
 from workshop.protocol import event_decoder
 from workshop.reducer import replay
@@ -47,4 +49,8 @@ def list_sessions(db: Path) -> list[SessionInfo]:
 
 def _replay_session(conn: sqlite3.Connection, session: str) -> State:
     rows = conn.execute("SELECT seq, body FROM events WHERE session = ? ORDER BY seq", (session,))
-    return replay((seq, event_decoder.decode(body)) for seq, body in rows)
+    state = replay((seq, event_decoder.decode(body)) for seq, body in rows)
+    if not state.started_at:  # a log from before the first event kept the time: the sessions row has it
+        created = conn.execute("SELECT created FROM sessions WHERE id = ?", (session,)).fetchone()
+        state = replace(state, started_at=created[0] if created else 0.0)
+    return state

@@ -19,6 +19,7 @@ class SessionCreated(EventBody, tag="session_created"):
     session: str
     goal: str
     agenda: tuple[Stage, ...]
+    started_at: float = 0.0  # absent from logs written before it was kept
 
 
 class Joined(EventBody, tag="joined"):

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from msgspec.structs import replace
 
 from workshop import events as e
-from workshop.state import Response, State
+from workshop.state import Response, Round, State
 
 
 def apply(state: State, event: e.EventBody, seq: int | None = None) -> State:
@@ -28,10 +28,17 @@ def replay(events: Iterable[tuple[int, e.EventBody]], state: State | None = None
     return state
 
 
+def _close_round(s: State, changed: str) -> State:
+    """Start a new agreement round; the answers of this one (if any) go to ``rounds``."""
+    if not s.responses:
+        return s
+    return replace(s, rounds=(*s.rounds, Round(responses=s.responses, changed=changed)), responses={})
+
+
 def _fold(s: State, ev: e.EventBody) -> State:
     match ev:
-        case e.SessionCreated(session=session, goal=goal, agenda=agenda):
-            return replace(s, session=session, goal=goal, agenda=tuple(agenda))
+        case e.SessionCreated(session=session, goal=goal, agenda=agenda, started_at=started_at):
+            return replace(s, session=session, goal=goal, agenda=tuple(agenda), started_at=started_at)
         case e.Joined(participant=p):
             return replace(s, participants={**s.participants, p.id: p})
         case e.GoalSet(goal=goal):
@@ -71,11 +78,15 @@ def _fold(s: State, ev: e.EventBody) -> State:
         case e.GoalAdopted(sheet=sheet):
             return replace(s, team_goal=sheet)
         case e.MilestoneSaved(milestone=m):
-            # A changed timeline is a new proposal: earlier agreement no longer holds.
-            return replace(s, milestones={**s.milestones, m.id: m}, responses={})
+            # A changed timeline is a new proposal: earlier agreement no longer holds, but is kept.
+            verb = "edited" if m.id in s.milestones else "added"
+            s = _close_round(s, f'milestone "{m.title}" {verb}')
+            return replace(s, milestones={**s.milestones, m.id: m})
         case e.MilestoneRemoved(milestone=mid):
+            gone = s.milestones.get(mid)
+            s = _close_round(s, f'milestone "{gone.title if gone else mid}" removed')
             ms = {k: v for k, v in s.milestones.items() if k != mid}
-            return replace(s, milestones=ms, responses={})
+            return replace(s, milestones=ms)
         case e.TimelineResponded(participant=pid, agree=agree, comment=comment):
             return replace(s, responses={**s.responses, pid: Response(agree=agree, comment=comment)})
         case e.TimelineFinalised():

@@ -307,7 +307,9 @@ def decide_join(state: State, participant_id: str, name: str, role: Role) -> lis
     return [e.Joined(participant=Participant(id=participant_id, name=name, role=role))]
 
 
-def decide_create(session: str, goal: str, agenda: tuple[Stage, ...]) -> list[e.EventBody] | Rejection:
+def decide_create(
+    session: str, goal: str, agenda: tuple[Stage, ...], now: float = 0.0
+) -> list[e.EventBody] | Rejection:
     """The first event of every session's log."""
     if goal and (err := _text(goal, "goal", "goal")):
         return err
@@ -315,4 +317,4 @@ def decide_create(session: str, goal: str, agenda: tuple[Stage, ...]) -> list[e.
         validate_agenda(agenda)
     except AgendaError as exc:
         return _bad(str(exc))
-    return [e.SessionCreated(session=session, goal=goal, agenda=agenda)]
+    return [e.SessionCreated(session=session, goal=goal, agenda=agenda, started_at=now)]

@@ -74,8 +74,20 @@ class Response(msgspec.Struct, frozen=True, kw_only=True):
     comment: str = ""
 
 
+class Round(msgspec.Struct, frozen=True, kw_only=True):
+    """A closed round of agreement: the answers given to a timeline that then changed, and what changed.
+
+    Kept so that a concern is never lost: editing a milestone asks everyone again, but what
+    they said about the earlier version stays in the state, the log and the transcript.
+    """
+
+    responses: dict[str, Response]
+    changed: str  # what ended it, as people would say it: 'milestone "Webinar" edited'
+
+
 class State(msgspec.Struct, frozen=True, kw_only=True):
     session: str = ""
+    started_at: float = 0.0  # Unix time the session was created (0: a log from before this was kept)
     goal: str = ""
     agenda: tuple[Stage, ...] = DEFAULT_STAGES
     stage_index: int = 0
@@ -94,7 +106,8 @@ class State(msgspec.Struct, frozen=True, kw_only=True):
     team_goal: SmartSheet | None = None
     kpis: dict[str, str] = {}
     milestones: dict[str, Milestone] = {}
-    responses: dict[str, Response] = {}
+    responses: dict[str, Response] = {}  # the current round
+    rounds: tuple[Round, ...] = ()  # earlier rounds, oldest first (only those someone answered in)
     finalised: bool = False
     done: dict[str, str] = {}  # participant -> key of the stage they marked done
     timer_ends_at: float | None = None
@@ -131,6 +144,11 @@ class State(msgspec.Struct, frozen=True, kw_only=True):
     def timeline(self) -> list[Milestone]:
         """Milestones by due date, then in the order they were added (ids are log positions)."""
         return sorted(self.milestones.values(), key=lambda m: (m.due, log_order(m.id)))
+
+    @property
+    def round_number(self) -> int:
+        """The current agreement round, counted from 1 as people would."""
+        return len(self.rounds) + 1
 
     def agreement(self) -> tuple[int, int]:
         """How many participants agreed and how many raised a concern in the current round."""

@@ -113,7 +113,7 @@ def test_reveal_shows_totals_only() -> None:
 
 
 def test_timeline_changes_reset_agreement_and_finalise_freezes_it() -> None:
-    """Without this, agreement given to an older timeline would count for a changed one."""
+    """Without this, agreement given to an older timeline would count for a changed one, or be lost."""
     room = Room()
     room.stage("timeline")
     mid = str(room.do(FAC, c.SaveMilestone, title="Launch", owner="Ben", due="2027-01-31"))
@@ -121,6 +121,9 @@ def test_timeline_changes_reset_agreement_and_finalise_freezes_it() -> None:
     assert room.refuse(BEN, c.RespondTimeline, agree=False).code == "invalid"  # a concern needs a comment
     room.do(FAC, c.SaveMilestone, milestone=mid, title="Launch", owner="Ben", due="2027-02-28")
     assert room.state.responses == {}
+    assert room.state.round_number == 2
+    assert room.state.rounds[0].responses[ANA.id].agree  # asked again, but what was said is kept
+    assert room.state.rounds[0].changed == 'milestone "Launch" edited'
     assert room.refuse(FAC, c.SaveMilestone, title="X", owner="Y", due="31/01/2027").code == "invalid"
     room.do(FAC, c.FinaliseTimeline)
     assert room.refuse(ANA, c.RespondTimeline, agree=True).code == "conflict"

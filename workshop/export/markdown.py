@@ -8,11 +8,13 @@ secrets (:func:`workshop.export.scrub.for_export`): no anonymous author, and no 
 
 from __future__ import annotations
 
+import datetime as dt
+
 from workshop.agenda import GROUND_RULES, SMART_FIELDS
 from workshop.export.mdtext import block, inline
 from workshop.export.scrub import for_export
 from workshop.ideas import board_order, ranked
-from workshop.state import Idea, SmartSheet, State, log_order
+from workshop.state import Idea, Participant, Response, SmartSheet, State, log_order
 
 
 def stage_titles(state: State) -> dict[str, str]:
@@ -62,6 +64,10 @@ class _Writer:
         goal = self.s.goal.strip()
         self.line(f"# Workshop: {inline(goal)}" if goal else "# Workshop transcript")
         self.line()
+        if self.s.started_at:
+            when = dt.datetime.fromtimestamp(self.s.started_at, dt.UTC)
+            self.line(f"Held on {when:%A %-d %B %Y}, starting {when:%H:%M} UTC.")
+            self.line()
 
     def ground_rules(self) -> None:
         self.section("Ground rules")
@@ -179,18 +185,33 @@ class _Writer:
                 self.line(f"  - From idea {inline(iid)}: {text}")
 
     def agreement(self) -> None:
+        """Every round, oldest first: a concern about an earlier version of the timeline is never lost.
+
+        Only participants are asked; facilitators propose the timeline and are not listed.
+        """
         self.section("Agreement")
         people = [p for p in self.s.participants.values() if p.role == "participant"]
         if not people:
-            self.line("_No one joined._")
+            self.line("_No participants joined._")
+            return
+        rounds = self.s.rounds
+        for n, past in enumerate(rounds, start=1):
+            self.line(f"### Round {n} (ended: {inline(past.changed)})")
+            self.line()
+            self.responses(people, past.responses, answered_only=True)
+            self.line()
+        if rounds:
+            state = "final timeline" if self.s.finalised else "current timeline"
+            self.line(f"### Round {len(rounds) + 1} ({state})")
+            self.line()
+        self.responses(people, self.s.responses, answered_only=False)
+
+    def responses(self, people: list[Participant], answers: dict[str, Response], answered_only: bool) -> None:
         for p in people:
-            r = self.s.responses.get(p.id)
-            if r is None:
-                said = "no response"
-            elif r.agree:
-                said = "agreed"
-            else:
-                said = "concern"
+            r = answers.get(p.id)
+            if r is None and answered_only:
+                continue
+            said = "no response" if r is None else "agreed" if r.agree else "concern"
             comment = f": {block(r.comment, '  ')}" if r is not None and r.comment.strip() else ""
             self.line(f"- {inline(p.name)}: {said}{comment}")
 
