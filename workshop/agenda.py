@@ -110,7 +110,10 @@ DEFAULT_STAGES: tuple[Stage, ...] = (
         key="afterwards",
         title="Afterwards",
         kind="wrapup",
-        prompt="Thank you. The transcript is exported; we check progress at the next check-in.",
+        prompt=(
+            "Thank you. The facilitator exports the transcript, and anyone may save their own copy (F9); "
+            "we check progress at the next check-in."
+        ),
         minutes=0,
     ),
 )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,12 +19,12 @@ from client.connection import Connection, Credentials
 from client.dialogs.forms import ConfirmDialog, GoalDialog, InfoDialog, MergeDialog, MilestoneDialog, TextDialog
 from client.dialogs.help import HelpScreen
 from client.widgets.people import PeopleList
-from client.widgets.plain import bar, countdown, name_of, plain, stage_prompt, status_text
+from client.widgets.plain import bar, clip, countdown, name_of, plain, stage_prompt, status_text
 from workshop import commands as c
 from workshop.agenda import SMART_FIELDS
 from workshop.export import render
-from workshop.ideas import board_order, numbers
-from workshop.state import State
+from workshop.ideas import board_order, numbers, ranked
+from workshop.state import Milestone, State
 
 KEYS = [
     ("n / p", "next / previous stage"),
@@ -30,12 +32,12 @@ KEYS = [
     ("r", "reveal the votes"),
     ("o", "open or secret voting (before the first dot; secret by default)"),
     ("m", "merge duplicate ideas"),
-    ("g", "adopt or edit the team goal"),
-    ("a", "add a milestone"),
+    ("g", "adopt or edit the team goal (SMART stage)"),
+    ("a", "add a milestone (timeline stage; e edits, delete removes)"),
     ("e", "edit the selected milestone"),
     ("delete", "remove the selected milestone"),
     ("f", "finalise the timeline"),
-    ("x", "export the transcript (Markdown) to this directory"),
+    ("x", "export the transcript to this directory: Markdown, JSON and CSV"),
     ("c / h / u / k", "on People: co-facilitator / hand over / make participant / remove"),
     ("1-4", "show board / people / SMART / timeline"),
     ("ctrl+p", "command palette (also: dark/light theme)"),
@@ -53,6 +55,7 @@ class HostApp(LiveApp):
         Binding("f1,question_mark", "help", "Help", key_display="F1"),
         Binding("n", "stage(1)", "Next"),
         Binding("p", "stage(-1)", "Prev"),
+        Binding("x", "export", "Export"),
         Binding("t", "timer", "Timer"),
         Binding("r", "reveal", "Reveal"),
         Binding("o", "voting_mode", "Open/secret vote", show=False),
@@ -62,7 +65,6 @@ class HostApp(LiveApp):
         Binding("e", "edit_milestone", "Edit", show=False),
         Binding("delete", "remove_milestone", "Remove", show=False),
         Binding("f", "finalise", "Finalise"),
-        Binding("x", "export", "Export"),
         Binding("1", "tab('board')", "Board", show=False),
         Binding("2", "tab('people')", "People", show=False),
         Binding("3", "tab('smart')", "SMART", show=False),
@@ -85,12 +87,15 @@ class HostApp(LiveApp):
         # The stage asked for by the last n/p, so quick presses step on from it, not
         # from a replica that has not heard back yet.
         self._wanted: tuple[int, float] | None = None
+        self._exported: list[Path] = []
 
     def compose(self) -> ComposeResult:
         yield Static(id="join")
+        yield Static(plain(f"Join: {self.join_line}" if self.join_line else ""), id="join-line")
         if self.doors:
             yield Static(plain("Or with nothing installed: " + "  ·  ".join(self.doors)), id="doors")
         yield Static(id="stage")
+        yield Static(id="goal")
         yield Static(id="prompt")
         with TabbedContent(initial="board"):
             with TabPane("1 Board", id="board"), VerticalScroll(id="board-scroll"):
@@ -110,18 +115,27 @@ class HostApp(LiveApp):
 
     def on_mount(self) -> None:
         table = self.query_one("#milestones", DataTable)
-        table.add_columns("Due", "Milestone", "Owner", "Cadence")
+        table.add_column("Due", width=10)
+        table.add_column("Milestone", key="title", width=30)
+        table.add_column("Owner", width=14)
+        table.add_column("Cadence", width=9)
         super().on_mount()
+        self._fit_timeline()
+        self.query_one("#board-scroll").focus()  # PageDown and the arrows scroll the board at once
         if self._notice:
             self.notify(self._notice, title="Unfinished session", markup=False, timeout=20)
 
     # -- drawing ---------------------------------------------------------------------------
 
     def show_status(self) -> None:
+        """First line, whatever the width: the code to read out, and who is in."""
         line = Text(end="")
         line.append_text(status_text(self.conn.status, self.conn.unsaved))
-        line.append("  Join: ")
-        line.append(self.join_line or "(no join line)", style="bold")
+        found = re.search(r"/([^/\s]+)(?:\s|$)", self.join_line)
+        code = found.group(1) if found else ""
+        if code:
+            line.append("  Code ")
+            line.append(code, style="bold reverse")
         state = self.conn.state
         if state is not None:
             people = state.people()
@@ -131,7 +145,14 @@ class HostApp(LiveApp):
 
     def show(self, state: State) -> None:
         self.show_timer(state)
-        self.query_one("#prompt", Static).update(stage_prompt(state))
+        goal = Text("Goal: ", style="bold", end="")
+        goal.append_text(plain(state.goal or "(none set: press g in the SMART stage)", "italic"))
+        self.query_one("#goal", Static).update(goal)
+        prompt = stage_prompt(state)
+        if state.stage.kind == "wrapup":
+            prompt.append_text(self._exported_note())
+        self.query_one("#prompt", Static).update(prompt)
+        self.refresh_bindings()
         self.query_one("#board-view", Static).update(board(state))
         self.query_one(PeopleList).show(state, set(self.conn.online), self.conn.you)
         if self.conn.role != "facilitator" and not self._told_demoted:
@@ -154,16 +175,25 @@ class HostApp(LiveApp):
         if left := countdown(state, self.conn.now()):
             line.append(f"  ⏱ {left}", style="bold yellow")
         people = len(state.people())
-        line.append(f"  · done {state.done_count()}/{people}  · Goal: ")
-        line.append_text(plain(state.goal or "(none)", "italic"))
+        line.append(f"  · done {state.done_count()}/{people}")
         self.query_one("#stage", Static).update(line)
+
+    def on_resize(self) -> None:
+        self._fit_timeline()
+
+    def _fit_timeline(self) -> None:
+        """The title takes what the fixed columns leave, so owner and cadence stay readable at 80."""
+        table = self.query_one("#milestones", DataTable)
+        if "title" in table.columns:
+            table.columns["title"].width = max(12, self.size.width - 56)  # type: ignore[index]
+            table.refresh()
 
     def _milestones(self, state: State) -> None:
         table = self.query_one("#milestones", DataTable)
         keep = self._selected_milestone()
         table.clear()
         for m in state.timeline():
-            table.add_row(plain(m.due), plain(m.title), plain(m.owner), plain(m.cadence), key=m.id)
+            table.add_row(plain(m.due), plain(m.title), plain(clip(m.owner, 14)), plain(m.cadence), key=m.id)
         if keep is not None and keep in state.milestones:
             table.move_cursor(row=table.get_row_index(keep))
 
@@ -221,7 +251,35 @@ class HostApp(LiveApp):
         self.push_screen(TextDialog("Stage timer", str(minutes), "Minutes (0 stops the timer):"), start)
 
     def action_reveal(self) -> None:
-        self.send(c.RevealVotes(id=self.next_id), said="Votes revealed.")
+        if (state := self._state()) is None:
+            return
+        voters = state.people()
+        budget = state.budget * len(voters)
+        done = sum(1 for p in voters if state.done.get(p.id) == state.stage.key)
+
+        def reveal(yes: bool | None = True) -> None:
+            if yes:
+                self.send(c.RevealVotes(id=self.next_id), said="Votes revealed.")
+
+        if state.dots_placed >= budget:
+            reveal()
+            return
+        question = f"Reveal now? {state.dots_placed} of {budget} dots are placed ({done} of {len(voters)} done)."
+        self.push_screen(ConfirmDialog(question, "After the reveal nobody can change their dots."), reveal)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer (in the footer) and run the keys of this stage; the rest stay in F1 and the palette."""
+        state = self.conn.state
+        if state is None:
+            return True
+        kind = state.stage.kind
+        if action == "reveal":
+            return state.revealed is None and (kind == "vote" or state.dots_placed > 0)
+        if action in ("add_milestone", "edit_milestone", "remove_milestone", "finalise"):
+            return kind in ("timeline", "wrapup")
+        if action == "goal":
+            return kind == "smart"
+        return True
 
     def action_voting_mode(self) -> None:
         if (state := self._state()) is None:
@@ -255,19 +313,28 @@ class HostApp(LiveApp):
 
         self.push_screen(GoalDialog(sheet), adopt)
 
-    def _save(self, fields: dict[str, str] | None) -> None:
+    def _save(self, fields: dict[str, Any] | None) -> None:
         if fields is not None:
             self.send(c.SaveMilestone(id=self.next_id, **fields), said="Milestone saved.")
 
+    def _milestone_dialog(self, state: State, milestone: Milestone | None = None) -> MilestoneDialog:
+        people = [p.name for p in state.participants.values() if not p.removed]
+        number = numbers(state)
+        top = [i for i, _dots in ranked(state)]
+        rest = [i for i in board_order(state, state.live_ideas()) if i not in top]
+        ideas = [(f"{number[i.id]}. {i.text}", i.id) for i in (*top, *rest)]
+        return MilestoneDialog(milestone, people=people, ideas=ideas)
+
     def action_add_milestone(self) -> None:
-        self.push_screen(MilestoneDialog(), self._save)
+        if (state := self._state()) is not None:
+            self.push_screen(self._milestone_dialog(state), self._save)
 
     def action_edit_milestone(self) -> None:
         state, mid = self.conn.state, self._selected_milestone()
         if state is None or mid is None or mid not in state.milestones:
             self.say("Select a milestone on the timeline tab first.", "warning")
             return
-        self.push_screen(MilestoneDialog(state.milestones[mid]), self._save)
+        self.push_screen(self._milestone_dialog(state, state.milestones[mid]), self._save)
 
     def action_remove_milestone(self) -> None:
         if (mid := self._selected_milestone()) is None:
@@ -362,20 +429,41 @@ class HostApp(LiveApp):
         except (OSError, ValueError) as exc:
             self.say(f"Export failed: {exc}", "error")
             return
+        self._exported = written
         names = "\n".join(str(p) for p in written)
         self.notify(f"Transcript written to\n{names}", title="Exported", markup=False, timeout=10)
+        if self.conn.state is not None:
+            self.show(self.conn.state)
+
+    def _exported_note(self) -> Text:
+        if not self._exported:
+            return Text("\nNot exported yet: press x to write the transcript (Markdown, JSON, CSV) here.",
+                        style="bold yellow", end="")  # fmt: skip
+        names = ", ".join(p.name for p in self._exported)
+        return Text(f"\nExported to {self._exported[0].parent}: {names}", style="green", end="")
 
 
 # -- views (pure: state in, Text out) ------------------------------------------------------
 
 
 def board(state: State) -> Text:
-    """Ideas grouped by stage and category, in board order (never posting order); dots once revealed."""
+    """Ideas grouped by stage and category, in board order (never posting order); dots once revealed.
+
+    After the reveal the ranked top ideas come first: what the room discusses next.
+    """
     out = Text(end="")
     live = board_order(state, state.live_ideas())
     if not live:
         out.append("No ideas yet.", style="dim")
     number = numbers(state)
+    if top := ranked(state)[:10]:
+        out.append("Top ideas\n", style="bold underline")
+        for n, (idea, dots) in enumerate(top, start=1):
+            out.append(f"  {n:>2}. ", style="bold")
+            out.append(f"{dots} dot{'s' if dots != 1 else ''}  ", style="bold cyan")
+            out.append_text(plain(idea.text))
+            out.append(f"  (idea {number[idea.id]})\n", style="dim")
+        out.append("\n")
     totals = state.revealed or {}
     most = max(totals.values(), default=0)
     for stage in state.agenda:

@@ -14,6 +14,23 @@ from client.dialogs.forms import NameDialog
 from workshop import commands as c
 from workshop.state import State
 
+# Refusals are titled by what did not happen, as the person would say it.
+REFUSED: dict[type[c.Command], str] = {
+    c.PostIdea: "Idea not posted",
+    c.EditIdea: "Idea not changed",
+    c.WithdrawIdea: "Idea not withdrawn",
+    c.Vote: "Dot not placed",
+    c.SubmitSmart: "SMART sheet not saved",
+    c.RespondTimeline: "Answer not saved",
+    c.SetStage: "Stage not changed",
+    c.RevealVotes: "Votes not revealed",
+    c.SaveMilestone: "Milestone not saved",
+    c.RemoveMilestone: "Milestone not removed",
+    c.FinaliseTimeline: "Timeline not finalised",
+    c.MergeIdeas: "Ideas not merged",
+    c.AdoptGoal: "Goal not adopted",
+}
+
 
 class StateChanged(Message):
     """The replica, the connection status or the presence list changed."""
@@ -132,7 +149,7 @@ class LiveApp(App[int]):
         """A fresh command id: ``self.send(c.PostIdea(id=self.next_id, ...))``."""
         return self.conn.new_id()
 
-    def send(self, cmd: c.Command, said: str = "", then: Callable[[], None] | None = None) -> None:
+    def send(self, cmd: c.Command, said: str = "", then: Callable[[], None] | None = None, refused: str = "") -> None:
         """Send ``cmd`` without blocking; a refusal is shown, on success ``said`` and ``then``.
 
         The command is handed to the connection at once (a quit right after it waits for its
@@ -145,7 +162,9 @@ class LiveApp(App[int]):
                 await answer
             except CommandError as exc:
                 if exc.code != "closed":
-                    self.notify(exc.message, title="Not done", severity="error", markup=False)
+                    title = refused or REFUSED.get(type(cmd), "The server said no")
+                    self.notify(exc.message[:1].upper() + exc.message[1:] + ".", title=title, severity="error",
+                                markup=False)  # fmt: skip
             else:
                 if then is not None:
                     then()

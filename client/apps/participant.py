@@ -2,41 +2,48 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch, TabbedContent, TabPane
 
 from client.apps.live import LiveApp
 from client.connection import Connection, Credentials
-from client.dialogs.forms import InfoDialog, TextDialog
+from client.dialogs.forms import ConfirmDialog, InfoDialog, TextDialog
 from client.dialogs.help import HelpScreen
 from client.widgets.ideabox import IdeaBox
 from client.widgets.ideas import IdeaList
-from client.widgets.plain import countdown, name_of, plain, stage_prompt, status_text
+from client.widgets.plain import clip, countdown, name_of, plain, stage_prompt, status_text
 from workshop import commands as c
 from workshop.agenda import SMART_FIELDS
+from workshop.export import render
+from workshop.ideas import numbers, ranked
+from workshop.rules import LIMITS
 from workshop.state import SmartSheet, State
 
 KEYS = [
     ("F2 / F3 / F4", "ideas / SMART sheet / timeline"),
     ("Tab", "move between fields"),
     ("Enter", "post the idea (in the idea box)"),
-    ("+ / -", "add / take back a dot (in the list)"),
+    ("Up / Down", "choose the idea's category (in the idea box)"),
+    ("+ / -", "add / take back a dot (in the list, while voting)"),
     ("e / w", "edit / withdraw your own idea (in the list)"),
     ("F5", "I'm done with this stage (again: not done)"),
+    ("F9", "save your copy of the transcript (what you can see)"),
     ("F8", "how to come back as yourself from another computer"),
     ("ctrl+p", "command palette (also: dark/light theme)"),
     ("F1", "this help"),
     ("ctrl+q", "quit"),
 ]
 
-FOCUS_FOR_KIND = {"smart": "#smart-specific", "timeline": "#comment", "wrapup": "#comment", "vote": "#ideas"}
+IDEA_LIMIT = LIMITS["idea"]
+FOCUS_FOR_KIND = {"smart": "#smart-specific", "timeline": "#agree", "wrapup": "#agree", "vote": "#ideas"}
 TAB_FOR_KIND = {"smart": "smart-tab", "timeline": "timeline-tab", "wrapup": "timeline-tab"}
 
 
@@ -53,6 +60,7 @@ class ParticipantApp(LiveApp):
         Binding("f3", "tab('smart-tab')", "SMART", show=False),
         Binding("f4", "tab('timeline-tab')", "Timeline", show=False),
         Binding("f8", "rejoin", "Rejoin elsewhere", show=False),
+        Binding("f9", "save_transcript", "Save transcript", show=False),
     ]
 
     def __init__(
@@ -64,21 +72,24 @@ class ParticipantApp(LiveApp):
         super().__init__(conn, remember, check_name)
         self._stage_key = ""
         self._smart_filled = False
+        self._round = 1
 
     def compose(self) -> ComposeResult:
         yield Static(id="status")
         yield Static(id="notice")
         yield Static(id="goal")
         yield Static(id="prompt")
+        yield Static(id="hint")
         with TabbedContent(initial="ideas-tab"):
             with TabPane("Ideas & votes", id="ideas-tab"):
-                yield IdeaBox(placeholder="Type an idea; Enter posts it", id="idea-text")
+                yield IdeaBox(placeholder="Type an idea; Enter posts it", id="idea-text", max_length=IDEA_LIMIT)
                 with Horizontal(id="post-row"):
-                    yield Select([], prompt="category", id="category")
+                    yield Select([], prompt="category (↑/↓)", id="category")
                     yield Label("anonymous", id="anon-label")
                     yield Switch(value=False, id="anon", tooltip="Post without your name")
                     yield Button("Post", variant="primary", id="post")
                 yield Static(id="dots")
+                yield Static(id="ranked")
                 yield IdeaList(id="ideas")
             with TabPane("SMART sheet", id="smart-tab"), VerticalScroll(id="smart-form"):
                 yield Static(id="team-goal")
@@ -148,19 +159,44 @@ class ParticipantApp(LiveApp):
             else:
                 dots.append("  · secret: only totals are ever shown", style="dim")
         self.query_one("#dots", Static).update(dots)
+        self.query_one("#dots").display = state.stage.kind == "vote" or state.revealed is not None
+        ranked = top_ideas(state)
+        self.query_one("#ranked", Static).update(ranked)
+        self.query_one("#ranked").display = bool(ranked)
+        self.query_one("#hint", Static).update(hint(state, self.conn.you))
         self.query_one(IdeaList).show(state, self.conn.you)
+        self._new_round(state)
         self._smart(state)
         self.query_one("#timeline-view", Static).update(timeline(state, self.conn.you))
 
+    def _new_round(self, state: State) -> None:
+        """Say so when the timeline changed under someone who had answered: they are asked again."""
+        if state.round_number > self._round:
+            before, self._round = self._round, state.round_number
+            answered = any(self.conn.you in r.responses for r in state.rounds[before - 1 :])
+            if answered and self.is_running:
+                changed = state.rounds[-1].changed
+                self.notify(
+                    f"The timeline changed ({changed}). Your earlier answer is kept in the record; "
+                    "please agree or raise a concern again.",
+                    title=f"Agreement round {state.round_number}",
+                    markup=False,
+                    timeout=15,
+                )
+
     def _new_stage(self, state: State) -> None:
         self._stage_key = state.stage.key
+        if self._round == 1:
+            self._round = state.round_number  # joining late is not a change
         select = self.query_one("#category", Select)
         cats = state.stage.categories
-        select.set_options([(plain(cat), cat) for cat in cats])
-        if cats:
-            select.value = cats[0]
+        select.set_options([(plain(f"{cat}"), cat) for cat in cats])
+        if len(cats) == 1:
+            select.value = cats[0]  # nothing to choose; with several, nobody's idea is filed by default
         select.disabled = not cats
         self.query_one("#post", Button).disabled = not cats
+        for part in ("#idea-text", "#post-row"):
+            self.query_one(part).display = bool(cats)  # only stages that take ideas show the box
         # The tab and the focus follow the stage, also for someone who joins mid-stage: what
         # they type goes where the stage needs it (a focused widget in a hidden tab would
         # pull the tab back, so both move together).
@@ -187,6 +223,30 @@ class ParticipantApp(LiveApp):
                     field.value = getattr(mine, key)
 
     # -- actions ---------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keys are offered (and work) only where they do something: dots while voting, edits while posting."""
+        state = self.conn.state
+        if state is None:
+            return True
+        if action == "vote":
+            return state.stage.kind == "vote" and state.revealed is None
+        if action in ("edit_idea", "withdraw_idea"):
+            return bool(state.stage.categories)
+        if action == "toggle_anonymous":
+            return bool(state.stage.categories)
+        if action == "cycle_category":
+            return len(state.stage.categories) > 1
+        return True
+
+    def action_cycle_category(self, step: int) -> None:
+        """Up/Down in the idea box: the next or previous category, shown in the picker at once."""
+        state = self.conn.state
+        if state is None or not (cats := state.stage.categories):
+            return
+        select = self.query_one("#category", Select)
+        at = cats.index(str(select.value)) if select.value in cats else (-1 if step > 0 else 0)
+        select.value = cats[(at + step) % len(cats)]
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen("Participant keys", KEYS, "Your typing is kept while the connection comes back."))
@@ -229,8 +289,12 @@ class ParticipantApp(LiveApp):
         if not box.value.strip():
             self.say("Type the idea first.", "warning")
             return
-        if category is Select.NULL:
+        cats = self.conn.state.stage.categories if self.conn.state else ()
+        if not cats:
             self.say("This stage takes no ideas.", "warning")
+            return
+        if category is Select.NULL:
+            self.say(f"Choose a category first (↑/↓ in the box): {', '.join(cats)}.", "warning")
             return
         anonymous = self.query_one("#anon", Switch).value
         text = box.value
@@ -243,11 +307,15 @@ class ParticipantApp(LiveApp):
                 box.value = ""
 
         said = "Posted anonymously." if anonymous else "Posted."
-        self.send(c.PostIdea(id=self.next_id, text=text, category=category, anonymous=anonymous), said=said, then=clear)
+        cmd = c.PostIdea(id=self.next_id, text=text, category=category, anonymous=anonymous)
+        self.send(cmd, said=said, then=clear, refused="Idea not posted")
 
     def action_vote(self, delta: int) -> None:
         if (iid := self.query_one(IdeaList).selected_id) is not None:
-            self.send(c.Vote(id=self.next_id, idea=iid, delta=delta))
+            refused = "Dot not placed" if delta > 0 else "Dot not taken back"
+            self.send(c.Vote(id=self.next_id, idea=iid, delta=delta), refused=refused)
+        else:
+            self.say("Select an idea in the list first (↑/↓), then + or -.", "warning")
 
     def _own(self) -> str | None:
         state, iid = self.conn.state, self.query_one(IdeaList).selected_id
@@ -275,13 +343,45 @@ class ParticipantApp(LiveApp):
     @on(Button.Pressed, "#submit-smart")
     def submit_smart(self) -> None:
         values = {key: self.query_one(f"#smart-{key}", Input).value.strip() for key, _l, _h in SMART_FIELDS}
-        self._smart_filled = True
-        self.send(c.SubmitSmart(id=self.next_id, sheet=SmartSheet(**values)), said="SMART sheet submitted.")
+        empty = [label for key, label, _h in SMART_FIELDS if not values[key]]
+
+        def go(yes: bool | None = True) -> None:
+            if yes:
+                self._smart_filled = True
+                sheet = SmartSheet(**values)
+                self.send(c.SubmitSmart(id=self.next_id, sheet=sheet), said="SMART sheet submitted.",
+                          refused="SMART sheet not saved")  # fmt: skip
+            else:
+                first = next(key for key, _l, _h in SMART_FIELDS if not values[key])
+                self.query_one(f"#smart-{first}", Input).focus()
+
+        if not empty:
+            go()
+            return
+        question = f"{len(empty)} of 5 fields are empty ({', '.join(empty)}). Submit anyway?"
+        detail = "A goal is SMART when all five are there; you can submit again later."
+        self.push_screen(ConfirmDialog(question, detail), go)
+
+    def action_save_transcript(self) -> None:
+        """Your own copy: what your screen may show (no anonymous author, no one else's ballot)."""
+        state = self.conn.state
+        if state is None:
+            return
+        name = f"workshop-{(self.conn.creds.code or state.session[:8]).lower()}.md"
+        self.deliver_text(io.StringIO(render(state, "md")), save_filename=name, open_method="download")
+
+    def on_app_delivery_complete(self, event: App.DeliveryComplete) -> None:
+        where = f" to {event.path}" if event.path else ""
+        self.notify(f"Transcript saved{where}.", title="Saved", markup=False, timeout=10)
+
+    def on_app_delivery_failed(self, event: App.DeliveryFailed) -> None:
+        self.notify(f"Could not save the transcript: {event.exception}", severity="error", markup=False)
 
     @on(Button.Pressed, "#agree")
     def agree(self) -> None:
         comment = self.query_one("#comment", Input).value.strip()
-        self.send(c.RespondTimeline(id=self.next_id, agree=True, comment=comment), said="You agreed to the timeline.")
+        self.send(c.RespondTimeline(id=self.next_id, agree=True, comment=comment), said="You agreed to the timeline.",
+                  refused="Answer not saved")  # fmt: skip
 
     @on(Button.Pressed, "#concern")
     def concern(self) -> None:
@@ -290,7 +390,8 @@ class ParticipantApp(LiveApp):
             self.say("Say what the concern is in the comment box first.", "warning")
             self.query_one("#comment", Input).focus()
             return
-        self.send(c.RespondTimeline(id=self.next_id, agree=False, comment=comment), said="Concern raised.")
+        self.send(c.RespondTimeline(id=self.next_id, agree=False, comment=comment), said="Concern raised.",
+                  refused="Concern not saved")  # fmt: skip
 
 
 def notice(state: State | None, conn: Connection) -> Text:
@@ -331,7 +432,8 @@ def timeline(state: State, you: str) -> Text:
             out.append(f" ({m.cadence})", style="dim")
         out.append("\n")
     agree, concerns = state.agreement()
-    out.append(f"\n{agree} agree, {concerns} concerns so far", style="bold")
+    round_ = f"Round {state.round_number}: " if state.rounds else ""
+    out.append(f"\n{round_}{agree} agree, {concerns} concerns so far", style="bold")
     if (r := state.responses.get(you)) is not None:
         out.append(" · you " + ("agreed" if r.agree else "raised a concern"), style="green" if r.agree else "yellow")
     for pid, r in state.responses.items():
@@ -340,6 +442,43 @@ def timeline(state: State, you: str) -> Text:
             out.append_text(plain(name_of(state, pid)))
             out.append(": ")
             out.append_text(plain(r.comment))
+    return out
+
+
+def hint(state: State, you: str) -> Text:
+    """One line: what to do now, in this stage."""
+    kind, cats = state.stage.kind, state.stage.categories
+    if kind == "vote" and state.revealed is None:
+        left = state.dots_left(you)
+        text = f"Vote: ↑/↓ to an idea, + places a dot, - takes it back ({left} left). F5 when you are done."
+    elif kind == "vote":
+        text = "The votes are revealed: the top ideas are listed above the board."
+    elif cats:
+        text = "Type an idea, choose its category with ↑/↓, Enter posts. F6: post anonymously. F5 when done."
+    elif kind == "smart":
+        text = "Fill in the five SMART fields (Tab moves on), then Submit. F5 when done."
+    elif kind in ("timeline", "wrapup") and state.finalised:
+        text = "The timeline is final. F9 saves your copy of the transcript."
+    elif kind == "timeline":
+        text = "Read the timeline; Agree, or write a comment and Raise concern."
+    else:
+        text = "Listen and read; the facilitator moves on when the room is ready. F5 when you are."
+    return Text(text, style="italic", end="")
+
+
+def top_ideas(state: State, limit: int = 5) -> Text:
+    """After the reveal: the most-dotted ideas, ranked, to discuss first (empty before)."""
+    out = Text(end="")
+    top = ranked(state)[:limit]
+    if not top:
+        return out
+    number = numbers(state)
+    out.append("Top ideas:", style="bold")
+    for n, (idea, dots) in enumerate(top, start=1):
+        out.append(f"\n {n}. ", style="bold")
+        out.append(f"{dots} dot{'s' if dots != 1 else ''}  ", style="bold cyan")
+        out.append_text(plain(clip(idea.text, 90)))
+        out.append(f"  (idea {number[idea.id]})", style="dim")
     return out
 
 

@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
+from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Select, Static
 
 from client.widgets.plain import clip, plain
@@ -28,6 +29,9 @@ FORM_CSS = """
 {name} Horizontal.buttons {{ height: auto; align-horizontal: right; margin-top: 1; }}
 {name} Horizontal.buttons Button {{ margin-left: 1; }}
 {name} Select {{ width: 100%; }}
+{name} #owner-row {{ height: auto; }}
+{name} #owner {{ width: 1fr; }}
+{name} #owner-pick {{ width: 20; }}
 """
 
 
@@ -154,33 +158,67 @@ CADENCES = ("once", "weekly", "monthly", "quarterly")
 
 
 class MilestoneDialog(Form):
-    """Add or edit a milestone; returns the fields of ``SaveMilestone``."""
+    """Add or edit a milestone; returns the fields of ``SaveMilestone``.
+
+    The owner is picked from the people in the room (or typed, for someone who is not here),
+    and a milestone may be made from an idea, which it then links to.
+    """
 
     DEFAULT_CSS = FORM_CSS.format(name="MilestoneDialog")
 
-    def __init__(self, milestone: Milestone | None = None) -> None:
+    def __init__(
+        self,
+        milestone: Milestone | None = None,
+        people: list[str] | None = None,
+        ideas: list[tuple[str, str]] | None = None,
+    ) -> None:
         super().__init__()
         self._m = milestone
+        self._people = people or []
+        self._ideas = ideas or []  # (label, idea id), most voted first
+        self._linked: tuple[str, ...] = milestone.idea_ids if milestone else ()
         self.heading = "Edit milestone" if milestone else "Add a milestone"
 
     def fields(self) -> ComposeResult:
         m = self._m
         due = m.due if m else (dt.date.today() + dt.timedelta(days=30)).isoformat()
+        if self._ideas:
+            yield Label("From idea (optional: links the milestone to it)", classes="hint")
+            linked = self._linked[0] if self._linked else Select.NULL
+            yield Select([(plain(clip(t, 60)), i) for t, i in self._ideas], value=linked, id="from-idea",
+                         prompt="none")  # fmt: skip
         yield Label("Title", classes="hint")
         yield Input(value=m.title if m else "", id="title")
-        yield Label("Owner", classes="hint")
-        yield Input(value=m.owner if m else "", id="owner")
+        yield Label("Owner: someone in the room, or type a name", classes="hint")
+        with Horizontal(id="owner-row"):
+            yield Input(value=m.owner if m else "", id="owner", suggester=SuggestFromList(self._people))
+            if self._people:
+                yield Select([(plain(n), n) for n in self._people], prompt="pick", id="owner-pick")
         yield Label("Due date (YYYY-MM-DD)", classes="hint")
         yield Input(value=due, id="due", max_length=10)
         yield Label("Cadence", classes="hint")
         yield Select([(c, c) for c in CADENCES], value=m.cadence if m else "once", allow_blank=False, id="cadence")
 
-    def result(self) -> dict[str, str] | None:
-        out = {k: self.query_one(f"#{k}", Input).value.strip() for k in ("title", "owner", "due")}
+    @on(Select.Changed, "#owner-pick")
+    def _owner_picked(self, event: Select.Changed) -> None:
+        if event.value is not Select.NULL:
+            self.query_one("#owner", Input).value = str(event.value)
+
+    @on(Select.Changed, "#from-idea")
+    def _idea_picked(self, event: Select.Changed) -> None:
+        self._linked = () if event.value is Select.NULL else (str(event.value),)
+        title = self.query_one("#title", Input)
+        if self._linked and not title.value.strip():
+            text = next(t for t, i in self._ideas if i == self._linked[0])
+            title.value = clip(text, 120)
+
+    def result(self) -> dict[str, Any] | None:
+        out: dict[str, Any] = {k: self.query_one(f"#{k}", Input).value.strip() for k in ("title", "owner", "due")}
         if not out["title"] or not out["owner"]:
             self.notify("A milestone needs a title and an owner.", severity="warning")
             return None
         out["cadence"] = str(self.query_one("#cadence", Select).value)
+        out["idea_ids"] = self._linked
         if self._m is not None:
             out["milestone"] = self._m.id
         return out

@@ -14,4 +14,13 @@ class IdeaBox(Input):
     lose the idea. Here Enter runs the app's ``post_idea`` action while the key is handled.
     """
 
-    BINDINGS = [Binding("enter", "app.post_idea", "Post", show=False)]
+    BINDINGS = [
+        Binding("enter", "app.post_idea", "Post", show=False),
+        Binding("up", "app.cycle_category(-1)", "Category", show=False),
+        Binding("down", "app.cycle_category(1)", "Category", show=False),
+    ]
+
+    def watch_value(self, value: str) -> None:
+        """A counter appears near the limit, counting what the server counts (characters)."""
+        limit = self.max_length or 0
+        self.border_subtitle = f"{len(value)}/{limit}" if limit and len(value) >= limit * 0.8 else ""

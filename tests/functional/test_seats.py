@@ -234,6 +234,7 @@ async def test_quitting_either_app_while_events_stream_in_is_clean_and_loses_not
 
         await fay.wait_for(lambda s: len(s.ideas) >= 5)  # Ana joined an idea stage: focus is in the idea box
         term.type("ana", "Sent just before quitting")
+        term.keys("ana", "Down")  # its category: "stop", the first
         await term.wait_for("ana", "Sent just before quitting")  # she sees what she typed...
         term.keys("ana", "Enter", "C-q")  # ...and posts and quits in one packet: the quit must not overtake
         await term.wait_for_exit("ana")

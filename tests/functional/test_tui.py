@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, Static
+from textual.widgets import Input, Select, Static
 
 from client.apps.host import HostApp, host_app
 from client.apps.live import LiveApp
@@ -70,6 +70,11 @@ def people_lines(app: LiveApp) -> list[str]:
     return [str(people.get_option_at_index(n).prompt) for n in range(people.option_count)]
 
 
+def notes(app: LiveApp) -> str:
+    """The toasts on screen now, as the person reads them."""
+    return " | ".join(f"{n.title}: {n.message}" for n in app._notifications)
+
+
 def text_of(app: LiveApp, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).content)
 
@@ -124,6 +129,10 @@ async def test_workshop_through_the_apps(live, tmp_path: Path, monkeypatch: pyte
 
         # Ana types an idea; the host sees it on the board with her name.
         await type_into(ap, "#idea-text", "Start a monthly webinar")
+        await ap.press("enter")  # no category chosen yet: nothing is filed by default
+        await settle(ap, lambda: "Choose a category first" in notes(ana))
+        await ap.press("down", "down")  # stop, then start
+        await settle(ap, lambda: ana.screen.query_one("#category", Select).value == "start")
         await ap.press("enter")
         await reach(host.conn, lambda s: any(i.text == "Start a monthly webinar" for i in s.ideas.values()))
         await settle(hp, lambda: "Start a monthly webinar — Ana" in text_of(host, "#board-view"))
@@ -131,6 +140,7 @@ async def test_workshop_through_the_apps(live, tmp_path: Path, monkeypatch: pyte
 
         # Bo posts anonymously: the host sees the idea but not who wrote it.
         await type_into(bp, "#idea-text", "Stop cold calls")
+        await bp.press("down")
         await bp.click("#anon")
         await bp.click("#post")
         await settle(hp, lambda: "Stop cold calls — anonymous" in text_of(host, "#board-view"))
@@ -162,7 +172,10 @@ async def test_workshop_through_the_apps(live, tmp_path: Path, monkeypatch: pyte
                 await pilot.press("plus")
                 await reach(app.conn, lambda s, app=app, n=n: s.dots_left(app.conn.you) == 2 - n)
         await settle(ap, lambda: "1 of 3" in text_of(ana, "#dots"))
-        await hp.press("r")
+        await hp.press("r")  # 3 of 6 dots placed: the host is asked first
+        await settle(hp, lambda: bool(hp.app.screen.query("#yes")))
+        assert ana.conn.state.revealed is None
+        await hp.click("#yes")
         await reach(ana.conn, lambda s: s.revealed is not None)
         await settle(ap, lambda: "█" in str(ana.screen.query_one(IdeaList).get_option_at_index(0).prompt))
         await settle(hp, lambda: "(revealed)" in text_of(host, "#board-view"))
@@ -194,9 +207,12 @@ async def test_workshop_through_the_apps(live, tmp_path: Path, monkeypatch: pyte
         final = host.conn.state
         assert final.finalised and final.team_goal is not None and final.team_goal.specific == "Thirty leads"
         assert sorted(i.text for i in final.ideas.values()) == ["Start a monthly webinar", "Stop cold calls"]
-        # Both placed their dots on the first idea of the list; both ideas went to the picker's first
-        # category ("stop"), where "Start ..." comes before "Stop ..." alphabetically.
-        assert {final.ideas[i].text: n for i, n in final.revealed.items()} == {"Start a monthly webinar": 3}
+        # Both placed their dots on the first idea of the list: the board goes by category, stop first.
+        assert {final.ideas[i].text: n for i, n in final.revealed.items()} == {"Stop cold calls": 3}
+        assert {i.text: i.category for i in final.ideas.values()} == {
+            "Start a monthly webinar": "start",
+            "Stop cold calls": "stop",
+        }
         assert [m.title for m in final.timeline()] == ["Launch webinar"]
         assert ana.conn.state.seq == bo.conn.state.seq == final.seq
         await close(host, ana, bo)
