@@ -110,7 +110,9 @@ class ParticipantApp(LiveApp):
 
     def show_notice(self) -> None:
         """One line on what the room is waiting for, if anything: the server, or its facilitator."""
-        self.query_one("#notice", Static).update(notice(self.conn.state, self.conn))
+        said = notice(self.conn.state, self.conn)
+        self.query_one("#notice", Static).update(said)
+        self.query_one("#notice").display = bool(said.plain)
 
     def show_status(self) -> None:
         self.show_notice()
@@ -153,7 +155,6 @@ class ParticipantApp(LiveApp):
         if state.revealed is not None:
             dots.append("  · results revealed", style="cyan")
         elif state.stage.kind == "vote":
-            dots.append("  · select an idea, + adds a dot, - takes it back", style="dim")
             if state.open_voting:
                 dots.append("  · OPEN vote: everyone sees your dots", style="bold yellow")
             else:
@@ -164,7 +165,10 @@ class ParticipantApp(LiveApp):
         self.query_one("#ranked", Static).update(ranked)
         self.query_one("#ranked").display = bool(ranked)
         self.query_one("#hint", Static).update(hint(state, self.conn.you))
-        self.query_one(IdeaList).show(state, self.conn.you)
+        ideas = self.query_one(IdeaList)
+        ideas.show(state, self.conn.you)
+        if state.stage.kind == "vote" and ideas.highlighted is None and ideas.option_count:
+            ideas.highlighted = 0  # + works at once, on the first idea, rather than silently not at all
         self._new_round(state)
         self._smart(state)
         self.query_one("#timeline-view", Static).update(timeline(state, self.conn.you))

@@ -250,7 +250,11 @@ class ConfirmDialog(ModalScreen[bool]):
     """Ask before doing something that cannot be undone; returns whether to go ahead."""
 
     DEFAULT_CSS = FORM_CSS.format(name="ConfirmDialog")
-    BINDINGS = [Binding("escape", "dismiss(False)", "Cancel")]
+    BINDINGS = [
+        Binding("escape,n", "dismiss(False)", "Cancel"),
+        Binding("y", "dismiss(True)", "Yes"),
+        Binding("left,right", "app.focus_next", "Other button", show=False),
+    ]
 
     def __init__(self, question: str, detail: str = "") -> None:
         super().__init__()
@@ -262,8 +266,8 @@ class ConfirmDialog(ModalScreen[bool]):
             if self._detail:
                 yield Label(self._detail, classes="hint")
             with Horizontal(classes="buttons"):
-                yield Button("Yes", variant="warning", id="yes")
-                yield Button("Cancel", id="no")
+                yield Button("Yes (y)", variant="warning", id="yes")
+                yield Button("Cancel (n)", id="no")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
