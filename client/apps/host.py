@@ -185,7 +185,7 @@ class HostApp(LiveApp):
         """The title takes what the fixed columns leave, so owner and cadence stay readable at 80."""
         table = self.query_one("#milestones", DataTable)
         if "title" in table.columns:
-            table.columns["title"].width = max(12, self.size.width - 56)  # type: ignore[index]
+            table.columns["title"].width = max(12, self.size.width - 47)  # type: ignore[index]
             table.refresh()
 
     def _milestones(self, state: State) -> None:

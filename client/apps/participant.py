@@ -84,7 +84,7 @@ class ParticipantApp(LiveApp):
             with TabPane("Ideas & votes", id="ideas-tab"):
                 yield IdeaBox(placeholder="Type an idea; Enter posts it", id="idea-text", max_length=IDEA_LIMIT)
                 with Horizontal(id="post-row"):
-                    yield Select([], prompt="category (↑/↓)", id="category")
+                    yield Select([], prompt="category", id="category")
                     yield Label("anonymous", id="anon-label")
                     yield Switch(value=False, id="anon", tooltip="Post without your name")
                     yield Button("Post", variant="primary", id="post")
@@ -170,6 +170,7 @@ class ParticipantApp(LiveApp):
         if state.stage.kind == "vote" and ideas.highlighted is None and ideas.option_count:
             ideas.highlighted = 0  # + works at once, on the first idea, rather than silently not at all
         self._new_round(state)
+        self.refresh_bindings()  # the footer offers what works now (dots only until the reveal)
         self._smart(state)
         self.query_one("#timeline-view", Static).update(timeline(state, self.conn.you))
 
