@@ -120,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="write a session's transcript from the event log")
     export.add_argument("session", help="session id (or join code) to export")
     export.add_argument(
-        "--format", choices=("md", "json", "csv"), default="md", help="transcript format (default %(default)s)"
+        "--format", choices=("md", "json", "csv", "ics"), default="md",
+        help="md, json or csv transcript; ics: milestones and check-ins as a calendar (default %(default)s)",
     )
     export.add_argument(
         "--db", type=Path, default=None, help="SQLite event log (default: the one in your data directory)"

@@ -11,7 +11,7 @@ from typing import Literal
 
 import msgspec
 
-StageKind = Literal["intro", "review", "smart", "ideas", "vote", "timeline", "wrapup"]
+StageKind = Literal["intro", "review", "smart", "ideas", "vote", "timeline", "wrapup", "numbers", "milestones"]
 
 
 class Stage(msgspec.Struct, frozen=True, kw_only=True):
@@ -115,6 +115,54 @@ DEFAULT_STAGES: tuple[Stage, ...] = (
             "we check progress at the next check-in."
         ),
         minutes=0,
+    ),
+)
+
+
+CHECKIN_STAGES: tuple[Stage, ...] = (
+    Stage(
+        key="numbers",
+        title="Numbers",
+        kind="numbers",
+        prompt="Where are we? Each KPI's actual for the period, against its baseline and target.",
+        minutes=10,
+    ),
+    Stage(
+        key="milestones",
+        title="Milestones",
+        kind="milestones",
+        prompt="Each owner reports: not started, on track, at risk or done, with a short note.",
+        minutes=10,
+    ),
+    Stage(
+        key="wins",
+        title="Wins",
+        kind="ideas",
+        prompt="What went well since the last meeting? Celebrate it.",
+        categories=("win",),
+        minutes=5,
+    ),
+    Stage(
+        key="challenges",
+        title="Challenges",
+        kind="ideas",
+        prompt="What is in the way? Anonymous is welcome.",
+        categories=("challenge",),
+        minutes=10,
+    ),
+    Stage(
+        key="recalibrate",
+        title="Recalibrate",
+        kind="timeline",
+        prompt="Edit or add milestones, and set the date of the next check-in.",
+        minutes=10,
+    ),
+    Stage(
+        key="agree",
+        title="Agree",
+        kind="timeline",
+        prompt="Agree with the recalibrated timeline, or raise a concern.",
+        minutes=5,
     ),
 )
 

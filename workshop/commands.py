@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from workshop.state import Cadence, Role, SmartSheet
+from workshop.state import Cadence, MilestoneStatus, Role, SmartSheet
 
 CommandId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Ref = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -47,6 +47,30 @@ class SetKpi(Command, tag="set_kpi"):
     value: Text
 
 
+Number = Annotated[float, msgspec.Meta(ge=-1e12, le=1e12)]
+Date = Annotated[str, msgspec.Meta(max_length=10)]
+
+
+class DefineKpi(Command, tag="define_kpi"):
+    """Add a KPI (``kpi`` empty) or change the one it names; every field is sent whole."""
+
+    name: Text
+    kpi: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    unit: Text = ""
+    baseline: Number | None = None
+    baseline_period: Text = ""
+    target: Number | None = None
+    target_date: Date = ""
+    owner: Text = ""
+
+
+class ScheduleCheckin(Command, tag="schedule_checkin"):
+    """The date of the next check-in, and how often they recur."""
+
+    date: Date
+    cadence: Cadence = "monthly"
+
+
 class RevealVotes(Command, tag="reveal_votes"):
     pass
 
@@ -75,6 +99,8 @@ class SaveMilestone(Command, tag="save_milestone"):
     milestone: Annotated[str, msgspec.Meta(max_length=64)] = ""
     cadence: Cadence = "once"
     idea_ids: Annotated[tuple[Ref, ...], msgspec.Meta(max_length=50)] = ()
+    owner_id: Annotated[str, msgspec.Meta(max_length=64)] = ""  # when the owner was picked from the room
+    parent: Annotated[str, msgspec.Meta(max_length=64)] = ""  # the milestone this one breaks down
 
 
 class RemoveMilestone(Command, tag="remove_milestone"):
@@ -134,6 +160,22 @@ class RespondTimeline(Command, tag="respond_timeline"):
     comment: Text = ""
 
 
+class RecordActual(Command, tag="record_actual"):
+    """A KPI's actual figure for a period (the facilitator or the KPI's owner)."""
+
+    kpi: Ref
+    value: Number
+    period: Text
+
+
+class SetMilestoneStatus(Command, tag="set_milestone_status"):
+    """How a milestone stands (the facilitator or the milestone's owner), with a short note."""
+
+    milestone: Ref
+    status: MilestoneStatus
+    note: Text = ""
+
+
 class MarkDone(Command, tag="mark_done"):
     done: bool = True
 
@@ -145,6 +187,8 @@ FACILITATOR_ONLY: frozenset[type[Command]] = frozenset(
         StartTimer,
         SetBudget,
         SetKpi,
+        DefineKpi,
+        ScheduleCheckin,
         RevealVotes,
         SetVoting,
         MergeIdeas,
@@ -164,6 +208,10 @@ AnyCommand = (
     | StartTimer
     | SetBudget
     | SetKpi
+    | DefineKpi
+    | ScheduleCheckin
+    | RecordActual
+    | SetMilestoneStatus
     | RevealVotes
     | SetVoting
     | MergeIdeas

@@ -8,7 +8,17 @@ from __future__ import annotations
 import msgspec
 
 from workshop.agenda import Stage
-from workshop.state import Idea, Milestone, Participant, SmartSheet
+from workshop.state import (
+    Cadence,
+    Idea,
+    Kpi,
+    Measurement,
+    Milestone,
+    MilestoneStatus,
+    Participant,
+    SessionKind,
+    SmartSheet,
+)
 
 
 class EventBody(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
@@ -20,6 +30,7 @@ class SessionCreated(EventBody, tag="session_created"):
     goal: str
     agenda: tuple[Stage, ...]
     started_at: float = 0.0  # absent from logs written before it was kept
+    kind: SessionKind = "workshop"
 
 
 class Joined(EventBody, tag="joined"):
@@ -43,8 +54,52 @@ class BudgetSet(EventBody, tag="budget_set"):
 
 
 class KpiSet(EventBody, tag="kpi_set"):
+    """Release 0.2's KPI: a name and one free-text value. Still folded (as a KPI with a note), no longer made."""
+
     name: str
     value: str
+
+
+class KpiDefined(EventBody, tag="kpi_defined"):
+    """A KPI added or changed, whole: name, unit, baseline and its period, target and its date, owner."""
+
+    kpi: Kpi
+
+
+class KpiMeasured(EventBody, tag="kpi_measured"):
+    """An actual figure of a KPI for a period, recorded at a check-in."""
+
+    measurement: Measurement
+
+
+class MilestoneStatusSet(EventBody, tag="milestone_status_set"):
+    milestone: str
+    status: MilestoneStatus
+    note: str = ""
+
+
+class CheckinScheduled(EventBody, tag="checkin_scheduled"):
+    """The date of the next check-in, and how often check-ins recur after it."""
+
+    date: str
+    cadence: Cadence = "monthly"
+
+
+class CarriedOver(EventBody, tag="carried_over"):
+    """What a check-in continues: the previous session's goal, numbers and timeline, as they stood.
+
+    The second event of a check-in's log, so that the log alone (without the earlier
+    sessions') replays to the same state.
+    """
+
+    chain: tuple[str, ...]
+    goal: str
+    team_goal: SmartSheet | None
+    kpis: tuple[Kpi, ...]
+    measurements: tuple[Measurement, ...]
+    milestones: tuple[Milestone, ...]
+    next_checkin: str = ""
+    checkin_cadence: Cadence = "monthly"
 
 
 class IdeaPosted(EventBody, tag="idea_posted"):
@@ -142,6 +197,11 @@ Event = (
     | TimerSet
     | BudgetSet
     | KpiSet
+    | KpiDefined
+    | KpiMeasured
+    | MilestoneStatusSet
+    | CheckinScheduled
+    | CarriedOver
     | IdeaPosted
     | IdeaEdited
     | IdeaWithdrawn

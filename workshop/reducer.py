@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from msgspec.structs import replace
 
 from workshop import events as e
-from workshop.state import Response, Round, State
+from workshop.state import Kpi, Response, Round, State
 
 
 def apply(state: State, event: e.EventBody, seq: int | None = None) -> State:
@@ -37,8 +37,23 @@ def _close_round(s: State, changed: str) -> State:
 
 def _fold(s: State, ev: e.EventBody) -> State:
     match ev:
-        case e.SessionCreated(session=session, goal=goal, agenda=agenda, started_at=started_at):
-            return replace(s, session=session, goal=goal, agenda=tuple(agenda), started_at=started_at)
+        case e.SessionCreated(session=session, goal=goal, agenda=agenda, started_at=started_at, kind=kind):
+            return replace(s, session=session, goal=goal, agenda=tuple(agenda), started_at=started_at, kind=kind)
+        case e.CarriedOver() as c:
+            return replace(
+                s, chain=c.chain, goal=c.goal, team_goal=c.team_goal, kpis={k.id: k for k in c.kpis},
+                measurements=c.measurements, milestones={m.id: m for m in c.milestones},
+                next_checkin=c.next_checkin, checkin_cadence=c.checkin_cadence,
+            )  # fmt: skip
+        case e.KpiDefined(kpi=kpi):
+            return replace(s, kpis={**s.kpis, kpi.id: kpi})
+        case e.KpiMeasured(measurement=m):
+            return replace(s, measurements=(*s.measurements, m))
+        case e.MilestoneStatusSet(milestone=mid, status=status, note=note) if mid in s.milestones:
+            m = replace(s.milestones[mid], status=status, status_note=note)
+            return replace(s, milestones={**s.milestones, mid: m})
+        case e.CheckinScheduled(date=date, cadence=cadence):
+            return replace(s, next_checkin=date, checkin_cadence=cadence)
         case e.Joined(participant=p):
             return replace(s, participants={**s.participants, p.id: p})
         case e.GoalSet(goal=goal):
@@ -50,7 +65,9 @@ def _fold(s: State, ev: e.EventBody) -> State:
         case e.BudgetSet(budget=budget):
             return replace(s, budget=budget)
         case e.KpiSet(name=name, value=value):
-            return replace(s, kpis={**s.kpis, name: value})
+            old = s.kpis.get(name)
+            kpi = replace(old, note=value) if old is not None else Kpi(id=name, name=name, note=value)
+            return replace(s, kpis={**s.kpis, name: kpi})
         case e.IdeaPosted(idea=idea):
             return replace(s, ideas={**s.ideas, idea.id: idea})
         case e.IdeaEdited(idea=iid, text=text):

@@ -16,7 +16,7 @@ import msgspec
 from workshop import commands as c
 from workshop import events as e
 from workshop.agenda import SMART_FIELDS, AgendaError, Stage, validate_agenda
-from workshop.state import Idea, Milestone, Participant, Role, SmartSheet, State
+from workshop.state import Idea, Kpi, Measurement, Milestone, Participant, Role, SmartSheet, State
 from workshop.text import problem
 
 LIMITS = {
@@ -28,6 +28,9 @@ LIMITS = {
     "owner": 60,
     "kpi_name": 60,
     "kpi_value": 200,
+    "unit": 20,
+    "period": 40,
+    "note": 200,
     "name": 40,
 }
 
@@ -139,6 +142,33 @@ def decide(state: State, actor: Actor, cmd: c.Command, now: float) -> list[e.Eve
                 or _text(value, "kpi_value", "KPI value")
                 or [e.KpiSet(name=name, value=value)]
             )
+        case c.DefineKpi():
+            return _define_kpi(state, cmd, next_id)
+        case c.RecordActual(kpi=kid, value=value, period=period):
+            if stage.kind not in ("numbers", "review"):
+                return _wrong_stage(state, "Recording a KPI's actual")
+            kpi = state.kpis.get(kid)
+            if kpi is None:
+                return Rejection(code="not_found", message=f"no KPI {kid}")
+            if role != "facilitator" and not _owns(state, actor, kpi.owner):
+                return Rejection(code="forbidden", message=f"only the facilitator or {kpi.owner or 'its owner'} can")
+            if err := _text(period, "period", "period"):
+                return err
+            measurement = Measurement(kpi=kid, value=value, period=period, at=now, session=state.session)
+            return [e.KpiMeasured(measurement=measurement)]
+        case c.SetMilestoneStatus(milestone=mid, status=status, note=note):
+            if stage.kind not in ("milestones", "timeline"):
+                return _wrong_stage(state, "Reporting a milestone's status")
+            m = state.milestones.get(mid)
+            if m is None:
+                return Rejection(code="not_found", message=f"no milestone {mid}")
+            if role != "facilitator" and not _owns(state, actor, m.owner, m.owner_id):
+                return Rejection(code="forbidden", message=f"only the facilitator or {m.owner} can report on it")
+            if note and (err := _text(note, "note", "note")):
+                return err
+            return [e.MilestoneStatusSet(milestone=mid, status=status, note=note)]
+        case c.ScheduleCheckin(date=date, cadence=cadence):
+            return _date_problem(date) or [e.CheckinScheduled(date=date, cadence=cadence)]
         case c.RevealVotes():
             if state.revealed is not None:
                 return Rejection(code="conflict", message="votes are already revealed")
@@ -289,15 +319,66 @@ def _save_milestone(state: State, cmd: c.SaveMilestone, next_id: str) -> list[e.
     for iid in cmd.idea_ids:
         if iid not in state.ideas:
             return Rejection(code="not_found", message=f"no idea {iid} to link")
+    if cmd.owner_id and state.role_of(cmd.owner_id) is None:
+        return Rejection(code="not_found", message="the owner is not in this session")
+    mid = cmd.milestone or next_id
+    if cmd.parent and (cmd.parent not in state.milestones or cmd.parent == mid or _descends(state, cmd.parent, mid)):
+        return _bad("the parent must be another milestone of this timeline, not one of its own parts")
+    old = state.milestones.get(mid)
     milestone = Milestone(
-        id=cmd.milestone or next_id,
+        id=mid,
         title=cmd.title,
         owner=cmd.owner,
         due=cmd.due,
         cadence=cmd.cadence,
         idea_ids=tuple(dict.fromkeys(cmd.idea_ids)),
+        owner_id=cmd.owner_id or None,
+        parent=cmd.parent or None,
+        status=old.status if old else "not_started",  # reported by its owner, not by an edit
+        status_note=old.status_note if old else "",
     )
     return [e.MilestoneSaved(milestone=milestone)]
+
+
+def _descends(state: State, mid: str, ancestor: str) -> bool:
+    """Whether ``mid`` sits under ``ancestor`` (a parent chain may not loop)."""
+    seen: set[str] = set()
+    while mid in state.milestones and mid not in seen:
+        seen.add(mid)
+        parent = state.milestones[mid].parent
+        if parent == ancestor:
+            return True
+        mid = parent or ""
+    return False
+
+
+def _owns(state: State, actor: Actor, owner: str, owner_id: str | None = None) -> bool:
+    """Whether ``actor`` is the owner named: by id when picked from the room, else by name."""
+    if owner_id:
+        return owner_id == actor.id
+    me = state.participants.get(actor.id)
+    return me is not None and bool(owner) and me.name.casefold() == owner.strip().casefold()
+
+
+def _define_kpi(state: State, cmd: c.DefineKpi, next_id: str) -> list[e.EventBody] | Rejection:
+    if cmd.kpi and cmd.kpi not in state.kpis:
+        return Rejection(code="not_found", message=f"no KPI {cmd.kpi}")
+    problem = (
+        _text(cmd.name, "kpi_name", "KPI name")
+        or (cmd.unit and _text(cmd.unit, "unit", "unit"))
+        or (cmd.baseline_period and _text(cmd.baseline_period, "period", "baseline period"))
+        or (cmd.owner and _text(cmd.owner, "owner", "owner"))
+        or (cmd.target_date and _date_problem(cmd.target_date))
+    )
+    if problem:
+        return problem
+    kid = cmd.kpi or next_id
+    old = state.kpis.get(kid)
+    kpi = Kpi(
+        id=kid, name=cmd.name, unit=cmd.unit, baseline=cmd.baseline, baseline_period=cmd.baseline_period,
+        target=cmd.target, target_date=cmd.target_date, owner=cmd.owner, note=old.note if old else "",
+    )  # fmt: skip
+    return [e.KpiDefined(kpi=kpi)]
 
 
 def decide_join(state: State, participant_id: str, name: str, role: Role) -> list[e.EventBody] | Rejection:
@@ -308,7 +389,7 @@ def decide_join(state: State, participant_id: str, name: str, role: Role) -> lis
 
 
 def decide_create(
-    session: str, goal: str, agenda: tuple[Stage, ...], now: float = 0.0
+    session: str, goal: str, agenda: tuple[Stage, ...], now: float = 0.0, continues: State | None = None
 ) -> list[e.EventBody] | Rejection:
     """The first event of every session's log."""
     if goal and (err := _text(goal, "goal", "goal")):
@@ -317,4 +398,19 @@ def decide_create(
         validate_agenda(agenda)
     except AgendaError as exc:
         return _bad(str(exc))
-    return [e.SessionCreated(session=session, goal=goal, agenda=agenda, started_at=now)]
+    if continues is None:
+        return [e.SessionCreated(session=session, goal=goal, agenda=agenda, started_at=now)]
+    # A check-in: the previous session's goal, numbers and timeline as they stand, and a new
+    # agreement round on the timeline (it is recalibrated here).
+    carried = e.CarriedOver(
+        chain=(*continues.chain, continues.session),
+        goal=continues.goal,
+        team_goal=continues.team_goal,
+        kpis=tuple(continues.kpis.values()),
+        measurements=continues.measurements,
+        milestones=tuple(continues.milestones.values()),
+        next_checkin=continues.next_checkin,
+        checkin_cadence=continues.checkin_cadence,
+    )
+    created = e.SessionCreated(session=session, goal=continues.goal, agenda=agenda, started_at=now, kind="checkin")
+    return [created, carried]

@@ -14,6 +14,11 @@ from workshop.agenda import DEFAULT_STAGES, Stage
 
 Role = Literal["facilitator", "participant"]
 Cadence = Literal["once", "weekly", "monthly", "quarterly"]
+MilestoneStatus = Literal["not_started", "on_track", "at_risk", "done"]
+SessionKind = Literal["workshop", "checkin"]
+STATUS_LABELS: dict[str, str] = {
+    "not_started": "not started", "on_track": "on track", "at_risk": "at risk", "done": "done",
+}  # fmt: skip
 
 
 def log_order(item_id: str) -> tuple[int, str]:
@@ -63,10 +68,42 @@ class SmartSheet(msgspec.Struct, frozen=True, kw_only=True):
 class Milestone(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     title: str
-    owner: str
+    owner: str  # as people say it; ``owner_id`` when picked from the room
     due: str  # ISO date, YYYY-MM-DD
     cadence: Cadence = "once"
     idea_ids: tuple[str, ...] = ()
+    owner_id: str | None = None
+    parent: str | None = None  # the milestone this one breaks down (year -> quarter -> month -> week)
+    status: MilestoneStatus = "not_started"
+    status_note: str = ""
+
+
+class Kpi(msgspec.Struct, frozen=True, kw_only=True):
+    """A number the goal is measured by: where it was (baseline), where it should be, by when.
+
+    Release 0.2 logs recorded a KPI as a name and one free-text value; such a KPI has only
+    ``name`` and ``note``.
+    """
+
+    id: str
+    name: str
+    unit: str = ""
+    baseline: float | None = None
+    baseline_period: str = ""  # what the baseline covers, as people say it: "Q3 2026"
+    target: float | None = None
+    target_date: str = ""  # ISO date
+    owner: str = ""
+    note: str = ""
+
+
+class Measurement(msgspec.Struct, frozen=True, kw_only=True):
+    """One actual figure of a KPI, recorded at a check-in for a period."""
+
+    kpi: str
+    value: float
+    period: str  # "January 2027"
+    at: float  # when it was recorded (server clock)
+    session: str = ""  # the session it was recorded in
 
 
 class Response(msgspec.Struct, frozen=True, kw_only=True):
@@ -87,6 +124,12 @@ class Round(msgspec.Struct, frozen=True, kw_only=True):
 
 class State(msgspec.Struct, frozen=True, kw_only=True):
     session: str = ""
+    kind: SessionKind = "workshop"
+    # The sessions this one continues, oldest first: a check-in carries the workshop's goal,
+    # KPIs and milestones; ``chain[-1]`` is the session it was opened from.
+    chain: tuple[str, ...] = ()
+    next_checkin: str = ""  # ISO date of the next check-in, and how often they recur
+    checkin_cadence: Cadence = "monthly"
     started_at: float = 0.0  # Unix time the session was created (0: a log from before this was kept)
     goal: str = ""
     agenda: tuple[Stage, ...] = DEFAULT_STAGES
@@ -104,7 +147,8 @@ class State(msgspec.Struct, frozen=True, kw_only=True):
     revealed: dict[str, int] | None = None
     smart: dict[str, SmartSheet] = {}
     team_goal: SmartSheet | None = None
-    kpis: dict[str, str] = {}
+    kpis: dict[str, Kpi] = {}
+    measurements: tuple[Measurement, ...] = ()  # every actual ever recorded, across the chain, oldest first
     milestones: dict[str, Milestone] = {}
     responses: dict[str, Response] = {}  # the current round
     rounds: tuple[Round, ...] = ()  # earlier rounds, oldest first (only those someone answered in)

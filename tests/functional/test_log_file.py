@@ -21,7 +21,8 @@ from server.transcript import load_session
 from tests.conftest import start_server, stop_server
 from tests.processes import kill, serve
 from workshop import commands as c
-from workshop.export import FORMATS, render
+from workshop.export import TRANSCRIPTS as FORMATS
+from workshop.export import render
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 IDEAS, VOTE, TIMELINE = 3, 7, 8

@@ -244,7 +244,7 @@ def test_json_round_trips_without_seals() -> None:
     r, _ids = full_room()
     text = render(r.state, "json")
     record = json.loads(text)
-    assert record["format"] == "workshop-transcript" and record["version"] == 2
+    assert record["format"] == "workshop-transcript" and record["version"] == 3
     assert record["votes"] == "revealed"
     assert record["state"]["goal"] == "30 new leads a month"
     assert all(i["seal"] is None for i in record["state"]["ideas"].values())

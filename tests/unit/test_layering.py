@@ -27,7 +27,7 @@ IO_STDLIB = {
 }  # fmt: skip
 # Third-party libraries each package may use; anything else needs a decision recorded here first.
 THIRD_PARTY = {
-    "workshop": {"msgspec"},
+    "workshop": {"msgspec", "icalendar"},  # icalendar: imported only when a calendar is made
     "server": {"msgspec", "websockets"},
     "client": {"msgspec", "websockets", "textual", "rich", "platformdirs"},
     # Doors run the participant app as a process, so they never need Textual themselves.

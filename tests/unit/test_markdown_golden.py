@@ -23,7 +23,9 @@ def whole_workshop() -> Rehearsal:
     r = Rehearsal(goal="Grow qualified marketing leads from 20 to 30 a month (MQL->SQL)")
     r.state = replace(r.state, started_at=1795608000.0)  # Wednesday 25 November 2026, 12:00 UTC
     r.stage("review")
-    r.do(FAC, c.SetKpi, name="Conversion (Q1 avg)", value="2.1% of visits -> MQL")
+    r.do(FAC, c.SetKpi, name="Reach", value="12,000 visits a month (from the 0.2 release's free-text KPIs)")
+    r.do(FAC, c.DefineKpi, name="Qualified leads", unit="MQL/month", baseline=20, baseline_period="Q3 2026",
+         target=30, target_date="2027-06-30", owner="Ana")  # fmt: skip
     r.stage("smart")
     sheet = SmartSheet(
         specific="30 qualified leads a month from webinars",

@@ -2,7 +2,8 @@
 
 It holds what :func:`workshop.export.scrub.for_export` keeps (no anonymous author, no seal, no
 ballot unless voting was open; ideas numbered as the room saw them) and says in ``votes`` whether
-the votes were hidden, revealed or open. Version 1 files (raw log ids, ballots included) still load.
+the votes were hidden, revealed or open. Version 3 added KPIs with numbers, measurements, milestone
+status and check-in chains; version 1 (raw log ids, ballots included) and 2 files still load.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from workshop.export.scrub import for_export
 from workshop.state import State
 
 FORMAT = "workshop-transcript"
-VERSION = 2
-READABLE = (1, 2)
+VERSION = 3
+READABLE = (1, 2, 3)
 
 
 def votes_status(state: State) -> str:
@@ -45,7 +46,11 @@ def load_json(text: str | bytes) -> State:
         raise ValueError(f"not a {FORMAT} file")
     if record.get("version") not in READABLE:
         raise ValueError(f"transcript version {record.get('version')!r} is not supported (expected one of {READABLE})")
+    state = record.get("state")
+    if record["version"] < 3 and isinstance(state, dict) and isinstance(state.get("kpis"), dict):
+        # Versions 1 and 2 kept a KPI as a name and one free-text value.
+        state["kpis"] = {n: {"id": n, "name": n, "note": v} for n, v in state["kpis"].items() if isinstance(v, str)}
     try:
-        return msgspec.convert(record.get("state"), State)
+        return msgspec.convert(state, State)
     except msgspec.ValidationError as exc:
         raise ValueError(f"transcript state is not valid: {exc}") from exc

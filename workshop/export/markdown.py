@@ -14,7 +14,17 @@ from workshop.agenda import GROUND_RULES, SMART_FIELDS
 from workshop.export.mdtext import block, inline
 from workshop.export.scrub import for_export
 from workshop.ideas import board_order, ranked
-from workshop.state import Idea, Participant, Response, SmartSheet, State, log_order
+from workshop.progress import (
+    Point,
+    by_period,
+    latest,
+    measurements,
+    milestone_progress,
+    number,
+    series,
+    share_of_the_way,
+)
+from workshop.state import STATUS_LABELS, Idea, Kpi, Milestone, Participant, Response, SmartSheet, State, log_order
 
 
 def stage_titles(state: State) -> dict[str, str]:
@@ -34,6 +44,16 @@ def votes_note(state: State) -> str:
     if state.revealed is None:
         return f"{how} The votes were not revealed, so no counts are shown."
     return f"{how} Totals as revealed."
+
+
+def _quoted(text: str) -> str:
+    """Text inside a Mermaid string: no quote or newline can end it early."""
+    return " ".join(text.replace('"', "'").split())
+
+
+def cell(text: str) -> str:
+    """Text inside a Markdown table cell: a pipe would end the cell."""
+    return inline(text).replace("|", "\\|")
 
 
 class _Writer:
@@ -83,11 +103,75 @@ class _Writer:
             self.line(f"- {inline(p.name)}{role}")
 
     def kpis(self) -> None:
-        self.section("Baseline KPIs")
+        """The goal in numbers: each KPI's baseline, target and every actual, and a chart of them."""
+        self.section("KPIs")
         if not self.s.kpis:
             self.line("_None recorded._")
-        for name, value in self.s.kpis.items():
-            self.line(f"- **{inline(name)}:** {inline(value)}")
+            return
+        rows = [k for k in self.s.kpis.values() if k.baseline is not None or k.target is not None]
+        for k in self.s.kpis.values():
+            if k not in rows:
+                self.line(f"- **{inline(k.name)}:** {inline(k.note)}")
+        if not rows:
+            return
+        if len(rows) < len(self.s.kpis):
+            self.line()
+        self.line("| KPI | Baseline | Target | Latest | Owner |")
+        self.line("| --- | ---: | ---: | ---: | --- |")
+        for k in rows:
+            unit = f" {cell(k.unit)}" if k.unit else ""
+            base = f"{number(k.baseline)}{unit} ({cell(k.baseline_period)})" if k.baseline is not None else ""
+            target = f"{number(k.target)}{unit}" + (f" by {k.target_date}" if k.target_date else "")
+            now = latest(self.s, k)
+            share = share_of_the_way(self.s, k)
+            how_far = f" ({share:.0%} of the way)" if share is not None and measurements(self.s, k.id) else ""
+            self.line(
+                f"| {cell(k.name)} | {base} | {target if k.target is not None else ''} | "
+                f"{number(now)}{unit if now is not None else ''}{how_far} | {cell(k.owner)} |"
+            )
+        for k in rows:
+            points = series(self.s, k)
+            for_each = measurements(self.s, k.id)
+            if for_each:
+                self.line()
+                self.line(f"### {inline(k.name)}")
+                self.line()
+                for m in for_each:
+                    self.line(f"- {inline(m.period)}: {number(m.value)}{' ' + inline(k.unit) if k.unit else ''}")
+            if len(points) >= 1 and k.target is not None:
+                self.line()
+                self.chart(k, points)
+
+    def chart(self, k: Kpi, points: list[Point]) -> None:
+        """A Mermaid line chart (GitHub, GitLab and most Markdown viewers draw it): actuals and the way to target."""
+        labels = [p.label for p in points] + [f"target {k.target_date}".strip()]
+        start = points[0].value
+        steps = len(labels) - 1
+        assert k.target is not None
+        way = [start + (k.target - start) * i / steps for i in range(len(labels))]
+        self.line("```mermaid")
+        self.line("xychart-beta")
+        self.line(f'    title "{_quoted(k.name)}{" (" + _quoted(k.unit) + ")" if k.unit else ""}"')
+        self.line("    x-axis [" + ", ".join(f'"{_quoted(label)}"' for label in labels) + "]")
+        self.line("    line [" + ", ".join(number(p.value) for p in points) + "]")
+        self.line("    line [" + ", ".join(number(round(v, 4)) for v in way) + "]")
+        self.line("```")
+        self.line()
+        self.line("_First line: baseline and actuals; second: the straight way to the target._")
+
+    def checkin(self) -> None:
+        if self.s.kind != "checkin" and not self.s.next_checkin:
+            return
+        self.section("Check-ins")
+        if self.s.kind == "checkin":
+            self.line(f"This is check-in {len(self.s.chain)} of the workshop (session {self.s.chain[0]}).")
+        progress = milestone_progress(self.s)
+        if progress.total:
+            risky = ", ".join(inline(m.title) for m in progress.at_risk)
+            at_risk = f"; at risk: {risky}." if risky else "."
+            self.line(f"Milestones: {progress.done} of {progress.total} done{at_risk}")
+        if self.s.next_checkin:
+            self.line(f"Next check-in: {self.s.next_checkin}, then {self.s.checkin_cadence}.")
 
     def smart(self) -> None:
         self.section("SMART goal")
@@ -170,19 +254,36 @@ class _Writer:
             self.line(f"- {self.name(pid)}: {placed or 'no dots'}")
 
     def timeline(self) -> None:
+        """Milestones by quarter and month, a part under its parent, with status once reported."""
         self.section("Timeline")
         self.line("Status: finalised." if self.s.finalised else "Status: not finalised.")
-        self.line()
         if not self.s.milestones:
+            self.line()
             self.line("_No milestones._")
-        for m in self.s.timeline():
-            self.line(f"- **{inline(m.due)}**: {inline(m.title)}")
-            self.line(f"  - Owner: {inline(m.owner)}")
+        for q, months in by_period(self.s):
+            self.line()
+            self.line(f"### {q}")
+            for mo, milestones in months:
+                self.line()
+                self.line(f"#### {mo}")
+                self.line()
+                for m in milestones:
+                    self.milestone(m)
+
+    def milestone(self, m: Milestone) -> None:
+        self.line(f"- **{inline(m.due)}**: {inline(m.title)}")
+        self.line(f"  - Owner: {inline(m.owner)}")
+        if m.cadence != "once":
             self.line(f"  - Cadence: {m.cadence}")
-            for iid in m.idea_ids:
-                idea = self.s.ideas.get(iid)
-                text = inline(idea.text) if idea else "(unknown idea)"
-                self.line(f"  - From idea {inline(iid)}: {text}")
+        if m.parent and (parent := self.s.milestones.get(m.parent)) is not None:
+            self.line(f"  - Part of: {inline(parent.title)}")
+        if m.status != "not_started" or m.status_note:
+            note = f": {inline(m.status_note)}" if m.status_note else ""
+            self.line(f"  - Status: {STATUS_LABELS[m.status]}{note}")
+        for iid in m.idea_ids:
+            idea = self.s.ideas.get(iid)
+            text = inline(idea.text) if idea else "(unknown idea)"
+            self.line(f"  - From idea {inline(iid)}: {text}")
 
     def agreement(self) -> None:
         """Every round, oldest first: a concern about an earlier version of the timeline is never lost.
@@ -227,5 +328,6 @@ def render_markdown(state: State) -> str:
     w.ideas()
     w.ballots()
     w.timeline()
+    w.checkin()
     w.agreement()
     return "\n".join(w.out).rstrip("\n") + "\n"
