@@ -31,6 +31,35 @@ def default_db() -> Path:
     return user_data_path("workshop", appauthor=False, ensure_exists=True) / "workshop.db"
 
 
+def _host_options(parser: argparse.ArgumentParser) -> None:
+    """What ``host`` and ``checkin`` share: where the server is, your name, the doors, resuming."""
+    parser.add_argument("--server", help="URL of a running `workshop serve` (default: run one inside this process)")
+    parser.add_argument(
+        "--listen", default="127.0.0.1:8765", help="HOST:PORT for the built-in server (default %(default)s)"
+    )
+    parser.add_argument("--db", type=Path, default=None, help="SQLite event log for the built-in server")
+    parser.add_argument("--name", default="Facilitator", help="your name as the room sees it")
+    parser.add_argument("--demo", action="store_true", help="add three simulated participants who post, vote and agree")
+    parser.add_argument(
+        "--ssh",
+        metavar="[HOST:]PORT",
+        help="let people join with nothing installed: `ssh -p PORT CODE@this-machine` (needs the built-in server)",
+    )
+    parser.add_argument(
+        "--web",
+        metavar="[HOST:]PORT",
+        help="let people join from a browser: the participant app at http://this-machine:PORT/ (built-in server)",
+    )
+    parser.add_argument(
+        "--resume",
+        nargs="?",
+        const="",
+        metavar="SESSION-or-CODE",
+        help="take back a session you were running (after quitting, or a crash): same code, stage, board "
+        "and timeline; without a value, your most recent unfinished one on this server",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="workshop",
@@ -71,31 +100,21 @@ def build_parser() -> argparse.ArgumentParser:
     host = sub.add_parser("host", help="facilitate a workshop: start a session and drive it from a TUI")
     host.add_argument("--goal", default="", help='the overall goal, e.g. "30 new leads a month"')
     host.add_argument("--agenda", type=Path, help="a TOML agenda file ([[stage]] tables) instead of the SMART default")
-    host.add_argument("--server", help="URL of a running `workshop serve` (default: run one inside this process)")
-    host.add_argument(
-        "--listen", default="127.0.0.1:8765", help="HOST:PORT for the built-in server (default %(default)s)"
+    _host_options(host)
+
+    checkin = sub.add_parser(
+        "checkin",
+        help="open a check-in that continues a workshop (or the last check-in): same goal, KPIs and milestones",
+        description="Open a check-in session: it carries the goal, KPIs, milestones and the next check-in date "
+        "of the session it continues, with a new join code. Its agenda: numbers, milestones, wins, "
+        "challenges, recalibrate, agree.",
     )
-    host.add_argument("--db", type=Path, default=None, help="SQLite event log for the built-in server")
-    host.add_argument("--name", default="Facilitator", help="your name as the room sees it")
-    host.add_argument("--demo", action="store_true", help="add three simulated participants who post, vote and agree")
-    host.add_argument(
-        "--ssh",
-        metavar="[HOST:]PORT",
-        help="let people join with nothing installed: `ssh -p PORT CODE@this-machine` (needs the built-in server)",
-    )
-    host.add_argument(
-        "--web",
-        metavar="[HOST:]PORT",
-        help="let people join from a browser: the participant app at http://this-machine:PORT/ (built-in server)",
-    )
-    host.add_argument(
-        "--resume",
-        nargs="?",
-        const="",
-        metavar="SESSION-or-CODE",
-        help="take back a session you were running (after quitting, or a crash): same code, stage, board "
-        "and timeline; without a value, your most recent unfinished one on this server",
-    )
+    checkin.add_argument(
+        "previous", nargs="?", default="", metavar="SESSION-or-CODE",
+        help="the workshop or check-in to continue (one you facilitated on this computer; see `workshop sessions`)",
+    )  # fmt: skip
+    checkin.add_argument("--agenda", help="TOML agenda instead of the default check-in agenda")
+    _host_options(checkin)
 
     join = sub.add_parser("join", help="join a workshop as a participant")
     join.add_argument(
@@ -120,7 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="write a session's transcript from the event log")
     export.add_argument("session", help="session id (or join code) to export")
     export.add_argument(
-        "--format", choices=("md", "json", "csv", "ics"), default="md",
+        "--format",
+        choices=("md", "json", "csv", "ics"),
+        default="md",
         help="md, json or csv transcript; ics: milestones and check-ins as a calendar (default %(default)s)",
     )
     export.add_argument(
@@ -135,7 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"serve": _serve, "host": _host, "join": _join, "export": _export, "sessions": _sessions}
+    handlers = {
+        "serve": _serve, "host": _host, "checkin": _checkin, "join": _join, "export": _export, "sessions": _sessions,
+    }  # fmt: skip
     try:
         return handlers[args.command](args) or 0
     except KeyboardInterrupt:
@@ -175,6 +198,14 @@ def _host(args: argparse.Namespace) -> int:
 
     # The embedded server and the doors are wired here: client/ never imports server/.
     return run_host(args, default_db=default_db, start_server=start, open_doors=_doors(args))
+
+
+def _checkin(args: argparse.Namespace) -> int:
+    if not args.previous and args.resume is None:
+        print("workshop: name the workshop or check-in to continue (see `workshop sessions`)", file=sys.stderr)
+        return 2
+    args.goal = ""  # carried over from the session it continues
+    return _host(args)
 
 
 def _doors(args: argparse.Namespace) -> object:
@@ -255,13 +286,27 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _sessions(args: argparse.Namespace) -> int:
+    """Every session, a workshop with its check-ins under it: workshop -> check-in 1 -> check-in 2."""
     import datetime as dt
 
     from server.transcript import list_sessions
 
-    for s in list_sessions(_open_log(args.db)):
+    sessions = list_sessions(_open_log(args.db))
+    after: dict[str, list[object]] = {}
+    for s in sessions:
+        after.setdefault(s.continues, []).append(s)
+
+    def show(s: object, depth: int, n: int) -> None:
         when = dt.datetime.fromtimestamp(s.created).strftime("%Y-%m-%d %H:%M") if s.created else "date unknown"
-        print(f"{when}  {s.id}  {s.code}  {s.events:>5} events  {s.goal}")
+        what = f"{'  ' * depth}-> check-in {n}" if s.kind == "checkin" else "workshop"
+        print(f"{when}  {s.id}  {s.code}  {s.events:>5} events  {what:<14} {s.goal}")
+        for nxt in after.get(s.id, []):
+            show(nxt, depth + 1, n + 1)
+
+    known = {s.id for s in sessions}
+    for s in sessions:
+        if not s.continues or s.continues not in known:
+            show(s, 0, len(s.continues and [1]) if s.kind == "checkin" else 0)
     return 0
 
 

@@ -81,10 +81,17 @@ async def create_session(
     name: str = "Facilitator",
     agenda: tuple = (),
     ssl_context: ssl.SSLContext | None = None,
+    continues: str = "",
+    continues_secret: str = "",
 ) -> Created:
-    """Ask a server for a new session; the reply holds its join code and facilitator secret."""
+    """Ask a server for a new session; the reply holds its join code and facilitator secret.
+
+    With ``continues`` (a session id) and a facilitator's secret of it, the new session is a
+    check-in carrying that session's goal, KPIs and milestones.
+    """
+    create = Create(goal=goal, name=name, agenda=agenda or None, continues=continues, continues_secret=continues_secret)
     async with connect(url, compression=None, proxy=None, ssl=ssl_context) as ws:
-        await ws.send(encode(Create(goal=goal, name=name, agenda=agenda or None)), text=True)
+        await ws.send(encode(create), text=True)
         reply = outbound_decoder.decode(await ws.recv())
     if isinstance(reply, Error):
         raise JoinRefused(reply.message)

@@ -290,7 +290,10 @@ async def _host(
             seat = resume_seat(seats, args.resume, url, db)
         else:
             waiting = unfinished(seats, url, db)
-            seat = await _new_session(args, agenda, url, db, seats)
+            if getattr(args, "previous", ""):
+                seat = await _new_checkin(args, agenda, url, db, seats)
+            else:
+                seat = await _new_session(args, agenda, url, db, seats)
             if waiting is not None:
                 notice = (
                     f"You have an unfinished session ({waiting.goal or 'no goal'}, code {waiting.code}). "
@@ -343,6 +346,27 @@ async def _new_session(args: argparse.Namespace, agenda: tuple[Stage, ...], url:
     seat = Seat(
         url=url, code=created.code, role="facilitator", credential=created.secret, name=args.name,
         session=created.session, goal=args.goal, db=db,
+    )  # fmt: skip
+    return seats.save(seat)
+
+
+async def _new_checkin(args: argparse.Namespace, agenda: tuple[Stage, ...], url: str, db: str, seats: Seats) -> Seat:
+    """A check-in continuing ``args.previous``, which this computer facilitated (its secret proves it)."""
+    found = [s for s in seats.matching(args.previous) if s.role == "facilitator" and _here(s, url, db)]
+    if not found:
+        raise Stop(
+            f"no session {args.previous!r} that you facilitated on {url} from this computer "
+            "(see `workshop sessions`; a check-in is opened by a facilitator of the session it continues)"
+        )
+    previous = found[0]
+    try:
+        created = await create_session(url, name=args.name, agenda=agenda, continues=previous.session,
+                                       continues_secret=previous.credential)  # fmt: skip
+    except (JoinRefused, OSError, TimeoutError) as exc:
+        raise Stop(f"cannot open a check-in on {url}: {exc}") from None
+    seat = Seat(
+        url=url, code=created.code, role="facilitator", credential=created.secret, name=args.name,
+        session=created.session, goal=previous.goal, db=db,
     )  # fmt: skip
     return seats.save(seat)
 

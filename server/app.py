@@ -26,7 +26,7 @@ from server.outbox import Deliver, Outbox, Sink, batch, deliver
 from server.room import Conn, Room
 from server.store import EventStore, SessionRow
 from workshop import commands as c
-from workshop.agenda import DEFAULT_STAGES
+from workshop.agenda import CHECKIN_STAGES, DEFAULT_STAGES
 from workshop.protocol import (
     PROTOCOL_VERSION,
     Ack,
@@ -40,6 +40,7 @@ from workshop.protocol import (
     encoder,
 )
 from workshop.rules import Actor, Rejection, decide, decide_create, decide_join
+from workshop.state import State
 
 log = logging.getLogger("workshop.server")
 
@@ -201,7 +202,9 @@ class WorkshopServer:
             message = f"too many new sessions from this address; wait {_wait(wait)}"
             raise HandshakeRefused(Error(code="rate_limited", message=message, retry_after=wait))
         self.creates.record(address)
-        agenda = tuple(msg.agenda) if msg.agenda else DEFAULT_STAGES
+        previous = await self._continued(msg, address) if msg.continues else None
+        default = CHECKIN_STAGES if previous is not None else DEFAULT_STAGES
+        agenda = tuple(msg.agenda) if msg.agenda else default
         secret = cred.new_secret()
         row = SessionRow(
             id=cred.new_id(),
@@ -210,7 +213,7 @@ class WorkshopServer:
             epoch=cred.new_id(),
             created=self.clock(),
         )
-        events = decide_create(row.id, msg.goal, agenda, now=row.created)
+        events = decide_create(row.id, msg.goal, agenda, now=row.created, continues=previous)
         facilitator = Actor(id=cred.new_id(), seal_key=cred.seal_key(secret))
         room = self._new_room(row)
         if not isinstance(events, Rejection):
@@ -223,6 +226,14 @@ class WorkshopServer:
         self._register(room)
         log.info("session %s created", row.id)
         return Created(session=row.id, code=row.code, secret=secret)
+
+    async def _continued(self, msg: Create, address: str) -> State:
+        """The state a check-in continues, if the creator is one of its facilitators (else refused)."""
+        room = await self.room(msg.continues)
+        pid = None if room is None else self._member(room, msg.continues_secret)
+        if room is None or pid is None or room.published.role_of(pid) != "facilitator":
+            self._fail(address, "a check-in needs a facilitator's secret of the session it continues")
+        return room.published  # what is durable: a check-in never carries what a failed write lost
 
     async def hello(self, msg: Hello, outbox: Sink, address: str) -> tuple[Room, Conn]:
         """Admit the sender of ``msg`` to a session and queue what it needs to catch up."""

@@ -21,6 +21,8 @@ class SessionInfo:
     created: float
     goal: str
     events: int
+    kind: str = "workshop"
+    continues: str = ""  # the session a check-in continues
 
 
 def load_session(db: Path, session: str) -> State | None:
@@ -41,7 +43,8 @@ def list_sessions(db: Path) -> list[SessionInfo]:
         out = []
         for sid, code, created in rows:
             state = _replay_session(conn, sid)
-            out.append(SessionInfo(sid, code, created, state.goal, state.seq))
+            previous = state.chain[-1] if state.chain else ""
+            out.append(SessionInfo(sid, code, created, state.goal, state.seq, state.kind, previous))
         return out
     finally:
         conn.close()

@@ -33,6 +33,9 @@ class Create(Message, tag="create", forbid_unknown_fields=True):
     goal: Annotated[str, msgspec.Meta(max_length=4000)] = ""
     name: Annotated[str, msgspec.Meta(max_length=200)] = "Facilitator"
     agenda: Annotated[tuple[Stage, ...], msgspec.Meta(max_length=50)] | None = None
+    # A check-in: the session it continues (id), and a facilitator's secret of that session.
+    continues: Secret = ""
+    continues_secret: Secret = ""
 
 
 class Hello(Message, tag="hello", forbid_unknown_fields=True):

@@ -18,8 +18,10 @@ from client.apps.live import LiveApp
 from client.connection import Connection, Credentials
 from client.dialogs.forms import ConfirmDialog, GoalDialog, InfoDialog, MergeDialog, MilestoneDialog, TextDialog
 from client.dialogs.help import HelpScreen
+from client.dialogs.numbers import ActualDialog, CheckinDialog, KpiDialog, StatusDialog
 from client.widgets.people import PeopleList
 from client.widgets.plain import bar, clip, countdown, name_of, plain, stage_prompt, status_text
+from client.widgets.progress import progress
 from workshop import commands as c
 from workshop.agenda import SMART_FIELDS
 from workshop.export import render
@@ -37,7 +39,11 @@ KEYS = [
     ("e", "edit the selected milestone"),
     ("delete", "remove the selected milestone"),
     ("f", "finalise the timeline"),
-    ("x", "export the transcript to this directory: Markdown, JSON and CSV"),
+    ("k", "KPI: record one (review stage) or its actual (numbers stage)"),
+    ("s", "report a milestone's status (milestones stage; the selected one on the Timeline tab)"),
+    ("d", "date of the next check-in, and how often (timeline stages)"),
+    ("5", "show progress: KPI charts and milestones done"),
+    ("x", "export to this directory: the transcript (Markdown, JSON, CSV) and the calendar (.ics)"),
     ("c / h / u / k", "on People: co-facilitator / hand over / make participant / remove"),
     ("1-4", "show board / people / SMART / timeline"),
     ("ctrl+p", "command palette (also: dark/light theme)"),
@@ -65,10 +71,14 @@ class HostApp(LiveApp):
         Binding("e", "edit_milestone", "Edit", show=False),
         Binding("delete", "remove_milestone", "Remove", show=False),
         Binding("f", "finalise", "Finalise"),
+        Binding("k", "kpi", "KPI"),
+        Binding("s", "milestone_status", "Status"),
+        Binding("d", "next_checkin", "Next check-in", show=False),
         Binding("1", "tab('board')", "Board", show=False),
         Binding("2", "tab('people')", "People", show=False),
         Binding("3", "tab('smart')", "SMART", show=False),
         Binding("4", "tab('timeline')", "Timeline", show=False),
+        Binding("5", "tab('progress')", "Progress", show=False),
     ]
 
     def __init__(
@@ -111,6 +121,8 @@ class HostApp(LiveApp):
             with TabPane("4 Timeline", id="timeline"):
                 yield DataTable(id="milestones", cursor_type="row", zebra_stripes=True)
                 yield Static(id="responses")
+            with TabPane("5 Progress", id="progress"), VerticalScroll(id="progress-scroll"):
+                yield Static(id="progress-view")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -167,6 +179,7 @@ class HostApp(LiveApp):
         self.query_one("#smart-view", Static).update(sheets(state))
         self._milestones(state)
         self.query_one("#responses", Static).update(responses(state))
+        self.query_one("#progress-view", Static).update(progress(state, width=max(20, min(60, self.size.width - 14))))
 
     def show_timer(self, state: State) -> None:
         s = state.stage
@@ -228,7 +241,9 @@ class HostApp(LiveApp):
             self._wanted = (index, time.monotonic())
             self.send(c.SetStage(id=self.next_id, index=index))
             kind = state.agenda[index].kind
-            tab = {"smart": "smart", "timeline": "timeline"}.get(kind, "board")
+            tab = {"smart": "smart", "timeline": "timeline", "numbers": "progress", "milestones": "timeline"}.get(
+                kind, "board"
+            )
             self.action_tab(tab)
         else:
             self.say("No more stages that way.", "warning")
@@ -279,7 +294,55 @@ class HostApp(LiveApp):
             return kind in ("timeline", "wrapup")
         if action == "goal":
             return kind == "smart"
+        if action == "kpi":
+            return kind in ("review", "numbers")
+        if action == "milestone_status":
+            return kind in ("milestones", "timeline") and bool(state.milestones)
+        if action == "next_checkin":
+            return kind in ("timeline", "wrapup")
         return True
+
+    def action_kpi(self) -> None:
+        if (state := self._state()) is None:
+            return
+        if state.stage.kind == "numbers":
+            if not state.kpis:
+                self.say("No KPIs to record: add them in a review stage.", "warning")
+                return
+
+            def record(fields: dict[str, Any] | None) -> None:
+                if fields is not None:
+                    self.send(c.RecordActual(id=self.next_id, **fields), said="Actual recorded.")
+
+            self.push_screen(ActualDialog(list(state.kpis.values())), record)
+            return
+
+        def define(fields: dict[str, Any] | None) -> None:
+            if fields is not None:
+                self.send(c.DefineKpi(id=self.next_id, **fields), said="KPI recorded.")
+
+        people = [p.name for p in state.participants.values() if not p.removed]
+        self.push_screen(KpiDialog(people=people), define)
+
+    def action_milestone_status(self) -> None:
+        if (state := self._state()) is None or not state.milestones:
+            return
+
+        def report(fields: dict[str, Any] | None) -> None:
+            if fields is not None:
+                self.send(c.SetMilestoneStatus(id=self.next_id, **fields), said="Status recorded.")
+
+        self.push_screen(StatusDialog(state.timeline(), self._selected_milestone()), report)
+
+    def action_next_checkin(self) -> None:
+        if (state := self._state()) is None:
+            return
+
+        def schedule(fields: dict[str, Any] | None) -> None:
+            if fields is not None:
+                self.send(c.ScheduleCheckin(id=self.next_id, **fields), said="Next check-in set.")
+
+        self.push_screen(CheckinDialog(state.next_checkin, state.checkin_cadence), schedule)
 
     def action_voting_mode(self) -> None:
         if (state := self._state()) is None:
@@ -416,13 +479,13 @@ class HostApp(LiveApp):
         self.send(c.FinaliseTimeline(id=self.next_id), said="Timeline finalised.")
 
     def action_export(self) -> None:
-        """Write the transcript as Markdown, JSON and CSV side by side in the current directory."""
+        """Write the transcript (Markdown, JSON, CSV) and the calendar side by side in the current directory."""
         if (state := self._state()) is None:
             return
         stem = Path.cwd() / f"workshop-{state.session[:8]}-{time.strftime('%Y%m%d-%H%M%S')}"
         written: list[Path] = []
         try:
-            for fmt, suffix in (("md", ".md"), ("json", ".json"), ("csv", ".csv")):
+            for fmt, suffix in (("md", ".md"), ("json", ".json"), ("csv", ".csv"), ("ics", ".ics")):
                 path = stem.with_suffix(suffix)
                 path.write_text(render(state, fmt), encoding="utf-8", newline="")
                 written.append(path)
@@ -437,7 +500,7 @@ class HostApp(LiveApp):
 
     def _exported_note(self) -> Text:
         if not self._exported:
-            return Text("\nNot exported yet: press x to write the transcript (Markdown, JSON, CSV) here.",
+            return Text("\nNot exported yet: press x to write the transcript and calendar here.",
                         style="bold yellow", end="")  # fmt: skip
         names = ", ".join(p.name for p in self._exported)
         return Text(f"\nExported to {self._exported[0].parent}: {names}", style="green", end="")

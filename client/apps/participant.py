@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Callable
+from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -17,15 +18,17 @@ from client.apps.live import LiveApp
 from client.connection import Connection, Credentials
 from client.dialogs.forms import ConfirmDialog, InfoDialog, TextDialog
 from client.dialogs.help import HelpScreen
+from client.dialogs.numbers import ActualDialog, StatusDialog
 from client.widgets.ideabox import IdeaBox
 from client.widgets.ideas import IdeaList
 from client.widgets.plain import clip, countdown, name_of, plain, stage_prompt, status_text
+from client.widgets.progress import progress
 from workshop import commands as c
 from workshop.agenda import SMART_FIELDS
 from workshop.export import render
 from workshop.ideas import numbers, ranked
 from workshop.rules import LIMITS
-from workshop.state import SmartSheet, State
+from workshop.state import Kpi, Milestone, SmartSheet, State
 
 KEYS = [
     ("F2 / F3 / F4", "ideas / SMART sheet / timeline"),
@@ -35,7 +38,9 @@ KEYS = [
     ("+ / -", "add / take back a dot (in the list, while voting)"),
     ("e / w", "edit / withdraw your own idea (in the list)"),
     ("F5", "I'm done with this stage (again: not done)"),
+    ("F7", "report on your milestone (milestones stage) or your KPI's actual (numbers stage)"),
     ("F9", "save your copy of the transcript (what you can see)"),
+    ("F10", "progress: KPI charts and milestones done"),
     ("F8", "how to come back as yourself from another computer"),
     ("ctrl+p", "command palette (also: dark/light theme)"),
     ("F1", "this help"),
@@ -43,8 +48,14 @@ KEYS = [
 ]
 
 IDEA_LIMIT = LIMITS["idea"]
-FOCUS_FOR_KIND = {"smart": "#smart-specific", "timeline": "#agree", "wrapup": "#agree", "vote": "#ideas"}
-TAB_FOR_KIND = {"smart": "smart-tab", "timeline": "timeline-tab", "wrapup": "timeline-tab"}
+FOCUS_FOR_KIND = {
+    "smart": "#smart-specific", "timeline": "#agree", "wrapup": "#agree", "vote": "#ideas",
+    "numbers": "#progress-scroll", "milestones": "#progress-scroll",
+}  # fmt: skip
+TAB_FOR_KIND = {
+    "smart": "smart-tab", "timeline": "timeline-tab", "wrapup": "timeline-tab", "numbers": "progress-tab",
+    "milestones": "progress-tab",
+}  # fmt: skip
 
 
 class ParticipantApp(LiveApp):
@@ -61,6 +72,8 @@ class ParticipantApp(LiveApp):
         Binding("f4", "tab('timeline-tab')", "Timeline", show=False),
         Binding("f8", "rejoin", "Rejoin elsewhere", show=False),
         Binding("f9", "save_transcript", "Save transcript", show=False),
+        Binding("f7", "report", "Report"),
+        Binding("f10", "tab('progress-tab')", "Progress", show=False),
     ]
 
     def __init__(
@@ -104,6 +117,8 @@ class ParticipantApp(LiveApp):
                     yield Input(placeholder="Comment (needed for a concern)", id="comment")
                     yield Button("Agree", variant="success", id="agree")
                     yield Button("Raise concern", variant="warning", id="concern")
+            with TabPane("Progress", id="progress-tab"), VerticalScroll(id="progress-scroll"):
+                yield Static(id="progress-view")
         yield Footer()
 
     # -- drawing ---------------------------------------------------------------------------
@@ -173,6 +188,7 @@ class ParticipantApp(LiveApp):
         self.refresh_bindings()  # the footer offers what works now (dots only until the reveal)
         self._smart(state)
         self.query_one("#timeline-view", Static).update(timeline(state, self.conn.you))
+        self.query_one("#progress-view", Static).update(progress(state, width=max(20, min(60, self.size.width - 14))))
 
     def _new_round(self, state: State) -> None:
         """Say so when the timeline changed under someone who had answered: they are asked again."""
@@ -242,7 +258,39 @@ class ParticipantApp(LiveApp):
             return bool(state.stage.categories)
         if action == "cycle_category":
             return len(state.stage.categories) > 1
+        if action == "report":
+            return bool(self._mine(state))
         return True
+
+    def _mine(self, state: State) -> list[Milestone] | list[Kpi]:
+        """What this person reports on in this stage: their milestones, or their KPIs' actuals."""
+        me = state.participants.get(self.conn.you)
+        name = me.name.casefold() if me else ""
+        if state.stage.kind == "milestones":
+            return [m for m in state.timeline() if m.owner_id == self.conn.you or (not m.owner_id
+                    and m.owner.strip().casefold() == name)]  # fmt: skip
+        if state.stage.kind == "numbers":
+            return [k for k in state.kpis.values() if k.owner.strip().casefold() == name]
+        return []
+
+    def action_report(self) -> None:
+        state = self.conn.state
+        if state is None or not (mine := self._mine(state)):
+            self.say("Nothing of yours to report on in this stage.", "warning")
+            return
+
+        def sent(fields: dict[str, Any] | None) -> None:
+            if fields is None:
+                return
+            if state.stage.kind == "numbers":
+                self.send(c.RecordActual(id=self.next_id, **fields), said="Actual recorded.")
+            else:
+                self.send(c.SetMilestoneStatus(id=self.next_id, **fields), said="Status reported.")
+
+        if state.stage.kind == "numbers":
+            self.push_screen(ActualDialog(mine), sent)  # type: ignore[arg-type]
+        else:
+            self.push_screen(StatusDialog(mine), sent)  # type: ignore[arg-type]
 
     def action_cycle_category(self, step: int) -> None:
         """Up/Down in the idea box: the next or previous category, shown in the picker at once."""
@@ -466,6 +514,10 @@ def hint(state: State, you: str) -> Text:
         text = "The timeline is final. F9 saves your copy of the transcript."
     elif kind == "timeline":
         text = "Read the timeline; Agree, or write a comment and Raise concern."
+    elif kind == "numbers":
+        text = "The numbers since last time are on the Progress tab. F7 records your KPI's actual, if you own one."
+    elif kind == "milestones":
+        text = "Owners report on their milestones: F7 for yours (on track, at risk, done). F5 when done."
     else:
         text = "Listen and read; the facilitator moves on when the room is ready. F5 when you are."
     return Text(text, style="italic", end="")

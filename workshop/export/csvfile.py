@@ -1,4 +1,7 @@
-"""Provides the CSV transcript: one row per idea and per milestone (and per ballot entry under open voting).
+"""Provides the CSV transcript: a row per idea, milestone and KPI figure (and per ballot entry under open voting).
+
+``kpi`` rows give each KPI's baseline, every actual recorded across the check-ins, and its
+target, one row per figure (``status`` says which, ``period`` when, ``due`` the target date).
 
 Ideas carry the numbers the room used, in board order (:mod:`workshop.ideas`); ``votes`` is
 filled only after the reveal, and ``vote`` rows appear only when the facilitator chose open voting
@@ -15,12 +18,13 @@ import io
 from workshop.export.markdown import stage_titles
 from workshop.export.scrub import for_export
 from workshop.ideas import board_order
+from workshop.progress import measurements, number
 from workshop.state import State, log_order
 from workshop.text import printable
 
 COLUMNS = (
     "kind", "stage", "category", "idea_id", "text", "author", "anonymous", "votes", "status", "voter", "dots",
-    "owner", "due", "cadence",
+    "owner", "due", "cadence", "value", "unit", "period", "parent", "note",
 )  # fmt: skip
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -68,8 +72,23 @@ def render_csv(state: State) -> str:
                 category=idea.category if idea else "", idea_id=iid, voter=names.get(voter, voter), dots=dots,
             )  # fmt: skip
     # The agreed timeline: a milestone's linked ideas go in idea_id, its state in status.
-    status = "finalised" if state.finalised else "draft"
+    # The timeline: a milestone's linked ideas go in idea_id; status is its reported one once
+    # reported, else whether the timeline was finalised.
+    agreed = "finalised" if state.finalised else "draft"
     for m in state.timeline():
-        row(kind="milestone", idea_id=" ".join(m.idea_ids), text=m.title, status=status, owner=m.owner, due=m.due,
-            cadence=m.cadence)  # fmt: skip
+        parent = state.milestones[m.parent].title if m.parent and m.parent in state.milestones else ""
+        row(kind="milestone", idea_id=" ".join(m.idea_ids), text=m.title, owner=m.owner, due=m.due, cadence=m.cadence,
+            status=m.status if m.status != "not_started" else agreed, note=m.status_note, parent=parent)  # fmt: skip
+    for k in state.kpis.values():
+        if k.baseline is not None:
+            row(kind="kpi", text=k.name, status="baseline", value=number(k.baseline), unit=k.unit,
+                period=k.baseline_period, owner=k.owner)  # fmt: skip
+        elif k.note:
+            row(kind="kpi", text=k.name, status="noted", note=k.note, owner=k.owner)
+        for m in measurements(state, k.id):
+            row(kind="kpi", text=k.name, status="actual", value=number(m.value), unit=k.unit, period=m.period,
+                owner=k.owner)  # fmt: skip
+        if k.target is not None:
+            row(kind="kpi", text=k.name, status="target", value=number(k.target), unit=k.unit, due=k.target_date,
+                owner=k.owner)  # fmt: skip
     return out.getvalue()
