@@ -49,8 +49,11 @@ DEFAULT_STAGES: tuple[Stage, ...] = (
         key="review",
         title="Review",
         kind="review",
-        prompt="What were last period's numbers? Reach, engagement, conversion: what stands out?",
-        categories=("observation",),
+        prompt=(
+            "What were last period's numbers? Reach, engagement, conversion: what stands out? "
+            "Post an observation, or propose a KPI to measure the goal by; the facilitator records KPIs."
+        ),
+        categories=("observation", "proposed KPI"),
         minutes=10,
     ),
     Stage(

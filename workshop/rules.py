@@ -185,6 +185,8 @@ def decide(state: State, actor: Actor, cmd: c.Command, now: float) -> list[e.Eve
                 return Rejection(code="conflict", message="votes are revealed; ideas can no longer be merged")
             return [e.IdeasMerged(source=source, target=target)]
         case c.AdoptGoal(sheet=sheet):
+            if sheet.kpi and sheet.kpi not in state.kpis:
+                return Rejection(code="not_found", message=f"no KPI {sheet.kpi} to measure the goal by")
             return _sheet_problem(sheet, require_all=True) or [e.GoalAdopted(sheet=sheet)]
         case c.SaveMilestone():
             return _save_milestone(state, cmd, next_id)

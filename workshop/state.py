@@ -63,6 +63,7 @@ class SmartSheet(msgspec.Struct, frozen=True, kw_only=True):
     achievable: str = ""
     relevant: str = ""
     time_bound: str = ""
+    kpi: str = ""  # the KPI the Measurable field names, if any: the goal then reads baseline -> target
 
 
 class Milestone(msgspec.Struct, frozen=True, kw_only=True):

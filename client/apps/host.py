@@ -26,7 +26,8 @@ from workshop import commands as c
 from workshop.agenda import SMART_FIELDS
 from workshop.export import render
 from workshop.ideas import board_order, numbers, ranked
-from workshop.state import Milestone, State
+from workshop.progress import describe
+from workshop.state import Milestone, SmartSheet, State
 
 KEYS = [
     ("n / p", "next / previous stage"),
@@ -374,7 +375,8 @@ class HostApp(LiveApp):
             if value is not None:
                 self.send(c.AdoptGoal(id=self.next_id, sheet=value), said="Team goal adopted.")
 
-        self.push_screen(GoalDialog(sheet), adopt)
+        kpis = [(k.name, k.id) for k in state.kpis.values()]
+        self.push_screen(GoalDialog(sheet, kpis), adopt)
 
     def _save(self, fields: dict[str, Any] | None) -> None:
         if fields is not None:
@@ -565,12 +567,16 @@ def voting_mode(state: State) -> Text:
     return Text("\nSecret voting: nobody sees whose dots went where, ever; only totals. (o: open)", style="dim", end="")
 
 
-def _sheet(out: Text, sheet: object) -> None:
+def _sheet(out: Text, sheet: SmartSheet, state: State | None = None) -> None:
     for key, label, _hint in SMART_FIELDS:
         value = getattr(sheet, key)
         if value:
             out.append(f"  {label}: ", style="bold")
             out.append_text(plain(value))
+            if key == "measurable" and state is not None and (kpi := state.kpis.get(sheet.kpi)) is not None:
+                out.append("  (")
+                out.append_text(plain(f"{kpi.name}: {describe(kpi)}", "bold cyan"))
+                out.append(")")
             out.append("\n")
 
 
@@ -581,7 +587,7 @@ def sheets(state: State) -> Text:
     out.append("\n\n")
     if state.team_goal is not None:
         out.append("Adopted team goal\n", style="bold green")
-        _sheet(out, state.team_goal)
+        _sheet(out, state.team_goal, state)
         out.append("\n")
     else:
         out.append("No team goal adopted yet (press g).\n\n", style="dim")

@@ -27,8 +27,9 @@ from workshop import commands as c
 from workshop.agenda import SMART_FIELDS
 from workshop.export import render
 from workshop.ideas import numbers, ranked
+from workshop.progress import by_period
 from workshop.rules import LIMITS
-from workshop.state import Kpi, Milestone, SmartSheet, State
+from workshop.state import STATUS_LABELS, Kpi, Milestone, SmartSheet, State
 
 KEYS = [
     ("F2 / F3 / F4", "ideas / SMART sheet / timeline"),
@@ -476,14 +477,21 @@ def timeline(state: State, you: str) -> Text:
     if not state.milestones:
         out.append("No milestones yet; the facilitator adds them in the timeline stage.", style="dim")
         return out
-    for m in state.timeline():
-        out.append(f"{m.due}  ", style="bold")
-        out.append_text(plain(m.title))
-        out.append("  — ")
-        out.append_text(plain(m.owner, "italic"))
-        if m.cadence != "once":
-            out.append(f" ({m.cadence})", style="dim")
-        out.append("\n")
+    for q, months in by_period(state):
+        out.append(f"{q}\n", style="bold underline")
+        for mo, milestones in months:
+            out.append(f" {mo}\n", style="bold")
+            for m in milestones:
+                out.append(f"  {m.due}  ", style="bold")
+                out.append_text(plain(m.title))
+                out.append("  — ")
+                out.append_text(plain(m.owner, "italic"))
+                if m.cadence != "once":
+                    out.append(f" ({m.cadence})", style="dim")
+                if m.status != "not_started":
+                    style = {"at_risk": "bold red", "done": "green", "on_track": "cyan"}[m.status]
+                    out.append(f"  [{STATUS_LABELS[m.status]}]", style=style)
+                out.append("\n")
     agree, concerns = state.agreement()
     round_ = f"Round {state.round_number}: " if state.rounds else ""
     out.append(f"\n{round_}{agree} agree, {concerns} concerns so far", style="bold")

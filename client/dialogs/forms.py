@@ -140,18 +140,24 @@ class GoalDialog(Form):
     DEFAULT_CSS = FORM_CSS.format(name="GoalDialog")
     heading = "Adopt the team goal (all five fields)"
 
-    def __init__(self, sheet: SmartSheet | None) -> None:
+    def __init__(self, sheet: SmartSheet | None, kpis: list[tuple[str, str]] | None = None) -> None:
         super().__init__()
         self._sheet = sheet or SmartSheet()
+        self._kpis = kpis or []  # (name, id): the Measurable field may name one
 
     def fields(self) -> ComposeResult:
         for key, label, hint in SMART_FIELDS:
             yield Label(f"{label}: {hint}", classes="hint")
             yield Input(value=getattr(self._sheet, key), id=key)
+            if key == "measurable" and self._kpis:
+                known = self._sheet.kpi if any(i == self._sheet.kpi for _n, i in self._kpis) else Select.NULL
+                yield Select([(plain(n), i) for n, i in self._kpis], value=known, id="kpi",
+                             prompt="measured by KPI (optional)")  # fmt: skip
 
     def result(self) -> SmartSheet | None:
         values = {key: self.query_one(f"#{key}", Input).value.strip() for key, _l, _h in SMART_FIELDS}
-        return SmartSheet(**values)
+        kpi = self.query_one("#kpi", Select).value if self._kpis else Select.NULL
+        return SmartSheet(**values, kpi="" if kpi is Select.NULL else str(kpi))
 
 
 CADENCES = ("once", "weekly", "monthly", "quarterly")

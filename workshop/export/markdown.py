@@ -17,6 +17,7 @@ from workshop.ideas import board_order, ranked
 from workshop.progress import (
     Point,
     by_period,
+    describe,
     latest,
     measurements,
     milestone_progress,
@@ -191,6 +192,8 @@ class _Writer:
         for key, label, _hint in SMART_FIELDS:
             value = getattr(sheet, key)
             shown = block(value, "  ") if value.strip() else "_(empty)_"
+            if key == "measurable" and (kpi := self.s.kpis.get(sheet.kpi)) is not None:
+                shown += f" ({inline(kpi.name)}: {inline(describe(kpi))})"
             self.line(f"- **{label}:** {shown}")
 
     def top_ideas(self) -> None:
