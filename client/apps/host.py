@@ -53,6 +53,13 @@ KEYS = [
 ]
 
 
+TAB_FOR_KIND = {"smart": "smart", "timeline": "timeline", "numbers": "progress", "milestones": "timeline"}
+TAB_FOCUS = {
+    "board": "#board-scroll", "people": "#people-list", "smart": "#smart-scroll", "timeline": "#milestones",
+    "progress": "#progress-scroll",
+}  # fmt: skip
+
+
 class HostApp(LiveApp):
     """The facilitator's app: everything the room does, and every facilitator command."""
 
@@ -99,6 +106,7 @@ class HostApp(LiveApp):
         # from a replica that has not heard back yet.
         self._wanted: tuple[int, float] | None = None
         self._exported: list[Path] = []
+        self._shown_once = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="join")
@@ -134,7 +142,8 @@ class HostApp(LiveApp):
         table.add_column("Cadence", width=9)
         super().on_mount()
         self._fit_timeline()
-        self.query_one("#board-scroll").focus()  # PageDown and the arrows scroll the board at once
+        if self.conn.state is None:
+            self.query_one("#board-scroll").focus()  # PageDown and the arrows scroll the board at once
         if self._notice:
             self.notify(self._notice, title="Unfinished session", markup=False, timeout=20)
 
@@ -157,6 +166,9 @@ class HostApp(LiveApp):
         self.query_one("#join", Static).update(line)
 
     def show(self, state: State) -> None:
+        if not self._shown_once:  # opened (or resumed) mid-session: the tab of the stage, as n/p would
+            self._shown_once = True
+            self.action_tab(TAB_FOR_KIND.get(state.stage.kind, "board"))
         self.show_timer(state)
         goal = Text("Goal: ", style="bold", end="")
         goal.append_text(plain(state.goal or "(none set: press g in the SMART stage)", "italic"))
@@ -229,7 +241,9 @@ class HostApp(LiveApp):
         self.push_screen(HelpScreen("Facilitator keys", KEYS, "Participants join with the line at the top."))
 
     def action_tab(self, tab: str) -> None:
+        """Show ``tab`` with the keyboard in it: the arrows and PageDown scroll it at once."""
         self.query_one(TabbedContent).active = tab
+        self.query_one(TAB_FOCUS[tab]).focus()
 
     def action_stage(self, step: int) -> None:
         if (state := self._state()) is None:
@@ -242,10 +256,7 @@ class HostApp(LiveApp):
             self._wanted = (index, time.monotonic())
             self.send(c.SetStage(id=self.next_id, index=index))
             kind = state.agenda[index].kind
-            tab = {"smart": "smart", "timeline": "timeline", "numbers": "progress", "milestones": "timeline"}.get(
-                kind, "board"
-            )
-            self.action_tab(tab)
+            self.action_tab(TAB_FOR_KIND.get(kind, "board"))
         else:
             self.say("No more stages that way.", "warning")
 

@@ -70,6 +70,7 @@ class ActualDialog(Form):
     """Record a KPI's actual figure for a period."""
 
     DEFAULT_CSS = FORM_CSS.format(name="ActualDialog")
+    AUTO_FOCUS = "#value"  # the KPI is preselected when there is one; the figure is what is typed
     heading = "Record an actual"
 
     def __init__(self, kpis: list[Kpi]) -> None:
