@@ -208,6 +208,9 @@ class Connection:
         """
         frame = encode(cmd)
         fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        if self.status == "closed":  # closed on purpose: nothing will ever send it
+            fut.set_exception(CommandError("closed", "the connection is closed"))
+            return fut
         self._pending[cmd.id] = (frame, fut)
         if self._ws is not None and self.status == "online":
             self._spawn_send(frame)

@@ -14,9 +14,10 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
 
+from client.apps.host import host_app  # noqa: E402
 from client.apps.participant import participant_app  # noqa: E402
-from client.connection import Credentials  # noqa: E402
-from tests.conftest import start_server, stop_server  # noqa: E402
+from client.connection import Connection, Credentials, create_session  # noqa: E402
+from tests.conftest import LiveServer, start_server, stop_server  # noqa: E402
 from tests.functional.test_tui import go_to, online, open_session, reach  # noqa: E402
 from workshop import commands as c  # noqa: E402
 
@@ -73,9 +74,48 @@ async def main() -> None:
         await hp.pause(0.5)
         host.save_screenshot("host-timeline.svg", str(HERE))
         ana.save_screenshot("participant-timeline.svg", str(HERE))
+        await host.conn.do(c.ScheduleCheckin, date="2027-01-15", cadence="monthly")
+        await host.conn.do(c.FinaliseTimeline)
+        creds = host.conn.creds
+    workshop = Connection(creds)  # the app closed its own connection when it ended
+    await workshop.start()
+    await checkin(live, workshop)
+    await workshop.close()
     for app in (host, ana, ben):
         await app.conn.close()
     await stop_server(live)
+
+
+async def checkin(live: LiveServer, workshop: Connection) -> None:
+    """Two months on: a check-in with its numbers, at 80x24 for the host and 120x40 for a participant."""
+    await workshop.do(c.SetStage, index=1)
+    kpi = {"name": "Qualified leads", "unit": "leads/month", "baseline": 20, "baseline_period": "Q3 2026",
+           "target": 30, "target_date": "2027-06-30", "owner": "Ana"}  # fmt: skip
+    leads = str(await workshop.do(c.DefineKpi, **kpi))
+    created = await create_session(live.url, name="Fay", continues=workshop.creds.session,
+                                   continues_secret=workshop.creds.secret)  # fmt: skip
+    creds = Credentials(url=live.url, session=created.session, secret=created.secret)
+    host = host_app(creds, join_line=f"workshop join {live.url}/{created.code}")
+    ana = participant_app(Credentials(url=live.url, code=created.code, name="Ana"))
+    async with host.run_test(size=(80, 24)) as hp, ana.run_test(size=(120, 40)) as ap:
+        await online((hp, host), (ap, ana))
+        for value, period in ((22, "December 2026"), (23, "January 2027"), (26, "February 2027")):
+            await host.conn.do(c.RecordActual, kpi=leads, value=value, period=period)
+        await host.conn.do(c.SetStage, index=1)
+        state = host.conn.state
+        for m in state.timeline():
+            if m.title.startswith("First"):
+                await host.conn.do(c.SetMilestoneStatus, milestone=m.id, status="done", note="82 registrations")
+            else:
+                await host.conn.do(c.SetMilestoneStatus, milestone=m.id, status="at_risk", note="CRM migration late")
+        await reach(ana.conn, lambda s: len(s.measurements) == 3 and s.stage_index == 1)
+        await hp.press("5")
+        await ap.press("f10")
+        await hp.pause(0.5)
+        host.save_screenshot("host-progress.svg", str(HERE))
+        ana.save_screenshot("participant-progress.svg", str(HERE))
+    for app in (host, ana):
+        await app.conn.close()
 
 
 if __name__ == "__main__":
