@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from client.connection import Connection, Credentials
 from client.dialogs.forms import ConfirmDialog, GoalDialog, InfoDialog, MergeDialog, MilestoneDialog, TextDialog
 from client.dialogs.help import HelpScreen
 from client.dialogs.numbers import ActualDialog, CheckinDialog, KpiDialog, StatusDialog
+from client.widgets.lines import LineList, Row
 from client.widgets.people import PeopleList
 from client.widgets.plain import bar, clip, countdown, name_of, plain, stage_prompt, status_text
 from client.widgets.progress import progress
@@ -55,7 +57,7 @@ KEYS = [
 
 TAB_FOR_KIND = {"smart": "smart", "timeline": "timeline", "numbers": "progress", "milestones": "timeline"}
 TAB_FOCUS = {
-    "board": "#board-scroll", "people": "#people-list", "smart": "#smart-scroll", "timeline": "#milestones",
+    "board": "#board-view", "people": "#people-list", "smart": "#smart-scroll", "timeline": "#milestones",
     "progress": "#progress-scroll",
 }  # fmt: skip
 
@@ -117,8 +119,8 @@ class HostApp(LiveApp):
         yield Static(id="goal")
         yield Static(id="prompt")
         with TabbedContent(initial="board"):
-            with TabPane("1 Board", id="board"), VerticalScroll(id="board-scroll"):
-                yield Static(id="board-view")
+            with TabPane("1 Board", id="board"):
+                yield LineList(selectable=False, empty="No ideas yet.", id="board-view")
             with TabPane("2 People", id="people"):
                 yield PeopleList(id="people-list")
                 yield Static(
@@ -143,7 +145,7 @@ class HostApp(LiveApp):
         super().on_mount()
         self._fit_timeline()
         if self.conn.state is None:
-            self.query_one("#board-scroll").focus()  # PageDown and the arrows scroll the board at once
+            self.query_one("#board-view").focus()  # PageDown and the arrows scroll the board at once
         if self._notice:
             self.notify(self._notice, title="Unfinished session", markup=False, timeout=20)
 
@@ -163,23 +165,28 @@ class HostApp(LiveApp):
             people = state.people()
             online = sum(1 for p in people if p.id in self.conn.online)
             line.append(f"  · {online} in ({len(people)} joined)")
-        self.query_one("#join", Static).update(line)
+        self.put("#join", line)
 
     def show(self, state: State) -> None:
+        """Redraw what this change touched: each view only when the parts of the state it shows changed."""
         if not self._shown_once:  # opened (or resumed) mid-session: the tab of the stage, as n/p would
             self._shown_once = True
             self.action_tab(TAB_FOR_KIND.get(state.stage.kind, "board"))
         self.show_timer(state)
-        goal = Text("Goal: ", style="bold", end="")
-        goal.append_text(plain(state.goal or "(none set: press g in the SMART stage)", "italic"))
-        self.query_one("#goal", Static).update(goal)
-        prompt = stage_prompt(state)
-        if state.stage.kind == "wrapup":
-            prompt.append_text(self._exported_note())
-        self.query_one("#prompt", Static).update(prompt)
-        self.refresh_bindings()
-        self.query_one("#board-view", Static).update(board(state))
-        self.query_one(PeopleList).show(state, set(self.conn.online), self.conn.you)
+        if self.changed("head", state.goal, state.agenda, state.stage_index, state.revealed, state.dots_placed):
+            goal = Text("Goal: ", style="bold", end="")
+            goal.append_text(plain(state.goal or "(none set: press g in the SMART stage)", "italic"))
+            self.put("#goal", goal)
+            prompt = stage_prompt(state)
+            if state.stage.kind == "wrapup":
+                prompt.append_text(self._exported_note())
+            self.put("#prompt", prompt)
+            self.refresh_bindings()
+        board_inputs = (state.ideas, state.revealed, state.dots_placed, state.stage_index, state.participants)
+        if self.changed("board", *board_inputs, state.open_voting, state.budget):
+            self.query_one("#board-view", LineList).set_rows(board(state))
+        if self.changed("people", state.participants, self.conn.online, state.done, state.stage_index):
+            self.query_one(PeopleList).show(state, set(self.conn.online), self.conn.you)
         if self.conn.role != "facilitator" and not self._told_demoted:
             self._told_demoted = True
             self.notify(
@@ -189,10 +196,13 @@ class HostApp(LiveApp):
                 markup=False,
                 timeout=30,
             )
-        self.query_one("#smart-view", Static).update(sheets(state))
-        self._milestones(state)
-        self.query_one("#responses", Static).update(responses(state))
-        self.query_one("#progress-view", Static).update(progress(state, width=max(20, min(60, self.size.width - 14))))
+        if self.changed("smart", state.smart, state.team_goal, state.kpis, state.participants, state.goal):
+            self.put("#smart-view", sheets(state))
+        if self.changed("timeline", state.milestones, state.responses, state.rounds, state.finalised):
+            self._milestones(state)
+            self.put("#responses", responses(state))
+        if self.changed("progress", state.kpis, state.measurements, state.milestones, state.next_checkin):
+            self.put("#progress-view", progress(state, width=max(20, min(60, self.size.width - 14))))
 
     def show_timer(self, state: State) -> None:
         s = state.stage
@@ -202,7 +212,7 @@ class HostApp(LiveApp):
             line.append(f"  ⏱ {left}", style="bold yellow")
         people = len(state.people())
         line.append(f"  · done {state.done_count()}/{people}")
-        self.query_one("#stage", Static).update(line)
+        self.put("#stage", line)
 
     def on_resize(self) -> None:
         self._fit_timeline()
@@ -522,60 +532,78 @@ class HostApp(LiveApp):
 # -- views (pure: state in, Text out) ------------------------------------------------------
 
 
-def board(state: State) -> Text:
-    """Ideas grouped by stage and category, in board order (never posting order); dots once revealed.
+def board(state: State) -> list[Row]:
+    """Ideas grouped by stage and category, in board order (never posting order), one line each.
 
-    After the reveal the ranked top ideas come first: what the room discusses next.
+    The vote's progress comes first while voting, and after the reveal the ranked top ideas: what
+    the room discusses next. Each row is drawn only when on screen (``LineList``).
     """
-    out = Text(end="")
+    rows: list[Row] = []
+
+    def line(key: object, *parts: tuple[str, str]) -> None:
+        rows.append(Row("", key, partial(_joined, parts)))
+
     live = board_order(state, state.live_ideas())
-    if not live:
-        out.append("No ideas yet.", style="dim")
     number = numbers(state)
-    if top := ranked(state)[:10]:
-        out.append("Top ideas\n", style="bold underline")
-        for n, (idea, dots) in enumerate(top, start=1):
-            out.append(f"  {n:>2}. ", style="bold")
-            out.append(f"{dots} dot{'s' if dots != 1 else ''}  ", style="bold cyan")
-            out.append_text(plain(idea.text))
-            out.append(f"  (idea {number[idea.id]})\n", style="dim")
-        out.append("\n")
     totals = state.revealed or {}
     most = max(totals.values(), default=0)
+    if state.stage.kind == "vote" or state.revealed is not None:
+        budget = state.budget * len(state.people())
+        shown = "(revealed)" if state.revealed is not None else "(hidden until you press r)"
+        line(("placed", state.dots_placed, budget, shown), (f"Dots placed: {state.dots_placed} of {budget}  ", "bold"),
+             (shown, ""))  # fmt: skip
+        mode = voting_mode(state)
+        line(("mode", mode.plain), (mode.plain, str(mode.style)))
+        line(("gap", 0))
+    if top := ranked(state)[:10]:
+        line(("top",), ("Top ideas", "bold underline"))
+        for n, (idea, dots) in enumerate(top, start=1):
+            count = f"{dots} dot{'s' if dots != 1 else ''}  "
+            line(("top", n, idea.id, idea.text, dots), (f"  {n:>2}. ", "bold"), (count, "bold cyan"),
+                 (_one_line(idea.text), ""), (f"  (idea {number[idea.id]})", "dim"))  # fmt: skip
+        line(("gap", 1))
     for stage in state.agenda:
         ideas = [i for i in live if i.stage == stage.key]
         if not ideas:
             continue
-        out.append_text(plain(stage.title, "bold underline"))
-        out.append(f" ({len(ideas)})\n")
+        line(("stage", stage.key, len(ideas)), (stage.title, "bold underline"), (f" ({len(ideas)})", ""))
         for cat in dict.fromkeys([*stage.categories, *(i.category for i in ideas)]):
             group = [i for i in ideas if i.category == cat]
             if not group:
                 continue
-            out.append("  ")
-            out.append_text(plain(cat, "bold"))
-            out.append(f" ({len(group)})\n")
+            line(("cat", stage.key, cat, len(group)), ("  ", ""), (cat, "bold"), (f" ({len(group)})", ""))
             for i in group:
-                out.append(f"    {number[i.id]:>3}. ", style="dim")
-                out.append_text(plain(i.text))
-                out.append(" — ", style="dim")
-                out.append_text(plain(name_of(state, i.author), "italic dim"))
-                if state.revealed is not None:
-                    n = totals.get(i.id, 0)
-                    out.append(f"  {bar(n, most)} {n}", style="bold cyan")
-                out.append("\n")
-    if state.stage.kind == "vote" or state.revealed is not None:
-        voters = state.people()
-        out.append(f"\nDots placed: {state.dots_placed} of {state.budget * len(voters)}", style="bold")
-        out.append("  (revealed)" if state.revealed is not None else "  (hidden until you press r)")
-        out.append_text(voting_mode(state))
+                who = name_of(state, i.author)
+                dots = totals.get(i.id, 0) if state.revealed is not None else None
+                parts = [
+                    (f"    {number[i.id]:>3}. ", "dim"),
+                    (_one_line(i.text), ""),
+                    (" — ", "dim"),
+                    (who, "italic dim"),
+                ]
+                if dots is not None:
+                    parts.append((f"  {bar(dots, most)} {dots}", "bold cyan"))
+                line(("idea", i.id, number[i.id], i.text, who, dots, most), *parts)
+    if not live:
+        line(("none",), ("No ideas yet.", "dim"))
+    return rows
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _joined(parts: tuple[tuple[str, str], ...]) -> Text:
+    out = Text(end="")
+    for text, style in parts:
+        out.append_text(plain(text, style))
     return out
 
 
 def voting_mode(state: State) -> Text:
     if state.open_voting:
-        return Text("\nOPEN voting: everyone sees who placed which dot.", style="bold yellow", end="")
-    return Text("\nSecret voting: nobody sees whose dots went where, ever; only totals. (o: open)", style="dim", end="")
+        return Text("OPEN voting: everyone sees who placed which dot.", style="bold yellow", end="")
+    return Text("Secret voting: nobody sees whose dots went where, ever; only totals. (o: open)", style="dim", end="")
 
 
 def _sheet(out: Text, sheet: SmartSheet, state: State | None = None) -> None:

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import operator
+import time
 from collections.abc import Callable
 from dataclasses import replace
 
+from rich.text import Text
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
+from textual.widgets import Static
 
 from client.connection import CommandError, Connection, JoinRefused
 from client.dialogs.forms import NameDialog
 from workshop import commands as c
 from workshop.state import State
+
+FRAME = 1 / 15  # the most often the screens are redrawn for incoming events, in seconds
 
 # Refusals are titled by what did not happen, as the person would say it.
 REFUSED: dict[type[c.Command], str] = {
@@ -63,6 +69,9 @@ class LiveApp(App[int]):
         self._check_name = check_name
         self._remember = remember
         self._refresh_queued = False
+        self._last_drawn = 0.0
+        self._shown: dict[str, object] = {}  # what each view shows now, to skip a redraw that changes nothing
+        self._inputs: dict[str, tuple[object, ...]] = {}
         self._unsubscribe: Callable[[], None] | None = None
         self._asked_to_quit = False
 
@@ -120,8 +129,20 @@ class LiveApp(App[int]):
             self.post_message(StateChanged())
 
     def on_state_changed(self, _msg: StateChanged) -> None:
-        self._refresh_queued = False
         if not self.is_running:  # a change that arrived while the app shuts down: its screens are gone
+            self._refresh_queued = False
+            return
+        # Draw at most at the display's pace: events arriving within one frame share its redraw.
+        wait = self._last_drawn + FRAME - time.monotonic()
+        if wait > 0:
+            self.set_timer(wait, self._draw_now)
+            return
+        self._draw_now()
+
+    def _draw_now(self) -> None:
+        self._refresh_queued = False
+        self._last_drawn = time.monotonic()
+        if not self.is_running:
             return
         self.show_status()
         if self.conn.state is not None:
@@ -134,6 +155,25 @@ class LiveApp(App[int]):
             self.show_timer(self.conn.state)
 
     # -- for subclasses --------------------------------------------------------------------
+
+    def put(self, selector: str, content: Text | str) -> None:
+        """Show ``content`` in the ``Static`` at ``selector``, unless it already shows exactly that.
+
+        ``Static.update`` lays the screen out again even for the same text; most events change
+        one view of many, so the others are left alone.
+        """
+        if self._shown.get(selector) != content:
+            self._shown[selector] = content
+            self.query_one(selector, Static).update(content)
+
+    def changed(self, view: str, *inputs: object) -> bool:
+        """Whether any of ``inputs`` (parts of the state, which the reducer replaces only when they change)
+        is not the very object ``view`` was last drawn from; remembers them for next time."""
+        before = self._inputs.get(view)
+        if before is not None and len(before) == len(inputs) and all(map(operator.is_, before, inputs)):
+            return False
+        self._inputs[view] = inputs
+        return True
 
     def show(self, state: State) -> None:
         """Redraw every view of ``state`` (never input widgets)."""

@@ -20,7 +20,7 @@ from client.dialogs.forms import ConfirmDialog, InfoDialog, TextDialog
 from client.dialogs.help import HelpScreen
 from client.dialogs.numbers import ActualDialog, StatusDialog
 from client.widgets.ideabox import IdeaBox
-from client.widgets.ideas import IdeaList
+from client.widgets.ideas import IdeaList, detail
 from client.widgets.plain import clip, countdown, name_of, plain, stage_prompt, status_text
 from client.widgets.progress import progress
 from workshop import commands as c
@@ -105,6 +105,7 @@ class ParticipantApp(LiveApp):
                 yield Static(id="dots")
                 yield Static(id="ranked")
                 yield IdeaList(id="ideas")
+                yield Static(id="idea-detail")
             with TabPane("SMART sheet", id="smart-tab"), VerticalScroll(id="smart-form"):
                 yield Static(id="team-goal")
                 for key, label, hint in SMART_FIELDS:
@@ -127,7 +128,7 @@ class ParticipantApp(LiveApp):
     def show_notice(self) -> None:
         """One line on what the room is waiting for, if anything: the server, or its facilitator."""
         said = notice(self.conn.state, self.conn)
-        self.query_one("#notice", Static).update(said)
+        self.put("#notice", said)
         self.query_one("#notice").display = bool(said.plain)
 
     def show_status(self) -> None:
@@ -140,7 +141,7 @@ class ParticipantApp(LiveApp):
             line.append_text(plain(name_of(state, self.conn.you), "bold"))
             self.show_timer(state, line)
         else:
-            self.query_one("#status", Static).update(line)
+            self.put("#status", line)
 
     def show_timer(self, state: State, line: Text | None = None) -> None:
         if line is None:
@@ -156,40 +157,58 @@ class ParticipantApp(LiveApp):
         line.append(f"  · done {state.done_count()}/{people}")
         if state.done.get(self.conn.you) == state.stage.key:
             line.append(" (you ✔)", style="green")
-        self.query_one("#status", Static).update(line)
+        self.put("#status", line)
 
     def show(self, state: State) -> None:
+        """Redraw what this change touched: each view only when the parts of the state it shows changed."""
         self.show_status()
-        goal = Text("Goal: ", style="bold", end="")
-        goal.append_text(plain(state.goal or "(not set yet)"))
-        self.query_one("#goal", Static).update(goal)
-        self.query_one("#prompt", Static).update(stage_prompt(state))
+        if self.changed("head", state.goal, state.agenda, state.stage_index):
+            goal = Text("Goal: ", style="bold", end="")
+            goal.append_text(plain(state.goal or "(not set yet)"))
+            self.put("#goal", goal)
+            self.put("#prompt", stage_prompt(state))
         if state.stage.key != self._stage_key:
             self._new_stage(state)
-        left = state.dots_left(self.conn.you)
-        dots = Text(f"Dots left: {'●' * left}{'○' * (state.budget - left)} {left} of {state.budget}", end="")
-        if state.revealed is not None:
-            dots.append("  · results revealed", style="cyan")
-        elif state.stage.kind == "vote":
-            if state.open_voting:
-                dots.append("  · OPEN vote: everyone sees your dots", style="bold yellow")
-            else:
-                dots.append("  · secret: only totals are ever shown", style="dim")
-        self.query_one("#dots", Static).update(dots)
-        self.query_one("#dots").display = state.stage.kind == "vote" or state.revealed is not None
-        ranked = top_ideas(state)
-        self.query_one("#ranked", Static).update(ranked)
-        self.query_one("#ranked").display = bool(ranked)
-        self.query_one("#hint", Static).update(hint(state, self.conn.you))
+        mine = state.ballots.get(self.conn.you)
+        if self.changed("votes", mine, state.budget, state.revealed, state.open_voting, state.stage_index):
+            left = state.dots_left(self.conn.you)
+            dots = Text(f"Dots left: {'●' * left}{'○' * (state.budget - left)} {left} of {state.budget}", end="")
+            if state.revealed is not None:
+                dots.append("  · results revealed", style="cyan")
+            elif state.stage.kind == "vote":
+                if state.open_voting:
+                    dots.append("  · OPEN vote: everyone sees your dots", style="bold yellow")
+                else:
+                    dots.append("  · secret: only totals are ever shown", style="dim")
+            self.put("#dots", dots)
+            self.query_one("#dots").display = state.stage.kind == "vote" or state.revealed is not None
+            ranked = top_ideas(state)
+            self.put("#ranked", ranked)
+            self.query_one("#ranked").display = bool(ranked)
+            self.put("#hint", hint(state, self.conn.you))
+            self.refresh_bindings()  # the footer offers what works now (dots only until the reveal)
         ideas = self.query_one(IdeaList)
         ideas.show(state, self.conn.you)
-        if state.stage.kind == "vote" and ideas.highlighted is None and ideas.option_count:
-            ideas.highlighted = 0  # + works at once, on the first idea, rather than silently not at all
+        if state.stage.kind == "vote" and ideas.cursor is None and ideas.count:
+            ideas.select_first()  # + works at once, on the first idea, rather than silently not at all
+        self._show_detail(state)
         self._new_round(state)
-        self.refresh_bindings()  # the footer offers what works now (dots only until the reveal)
-        self._smart(state)
-        self.query_one("#timeline-view", Static).update(timeline(state, self.conn.you))
-        self.query_one("#progress-view", Static).update(progress(state, width=max(20, min(60, self.size.width - 14))))
+        if self.changed("smart", state.team_goal, state.smart, state.kpis):
+            self._smart(state)
+        if self.changed("timeline", state.milestones, state.responses, state.rounds, state.finalised):
+            self.put("#timeline-view", timeline(state, self.conn.you))
+        if self.changed("progress", state.kpis, state.measurements, state.milestones, state.next_checkin):
+            self.put("#progress-view", progress(state, width=max(20, min(60, self.size.width - 14))))
+
+    def _show_detail(self, state: State) -> None:
+        ideas = self.query_one(IdeaList)
+        self.put("#idea-detail", detail(state, ideas.selected_id, self.conn.you))
+        self.query_one("#idea-detail").display = ideas.selected_id is not None
+
+    @on(IdeaList.Highlighted)
+    def _highlighted(self) -> None:
+        if self.conn.state is not None:
+            self._show_detail(self.conn.state)
 
     def _new_round(self, state: State) -> None:
         """Say so when the timeline changed under someone who had answered: they are asked again."""
@@ -234,7 +253,7 @@ class ParticipantApp(LiveApp):
                 text.append(f"  {label}: ", style="bold")
                 text.append_text(plain(getattr(state.team_goal, key)))
                 text.append("\n")
-        self.query_one("#team-goal", Static).update(text)
+        self.put("#team-goal", text)
         mine = state.smart.get(self.conn.you)
         if mine is not None and not self._smart_filled:
             # Prefill once (after a restart); never overwrite what is being typed.

@@ -1,19 +1,20 @@
-"""Provides ``IdeaList``: the team's ideas as a selectable list, with per-idea keys."""
+"""Provides ``IdeaList``: the team's ideas, one line each, with per-idea keys; only visible lines are drawn."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from rich.text import Text
 from textual.binding import Binding
-from textual.widgets import OptionList
-from textual.widgets.option_list import Option
 
+from client.widgets.lines import LineList, Row
 from client.widgets.plain import bar, name_of, plain
 from workshop.ideas import board_order, numbers
 from workshop.state import Idea, State
 
 
-class IdeaList(OptionList):
-    """Every live idea; the highlighted one keeps its place across refreshes."""
+class IdeaList(LineList):
+    """Every live idea, the current stage's first; the highlighted one keeps its place across refreshes."""
 
     BINDINGS = [
         Binding("plus,equals_sign", "app.vote(1)", "dot", key_display="+"),
@@ -22,19 +23,33 @@ class IdeaList(OptionList):
         Binding("w", "app.withdraw_idea", "Withdraw"),
     ]
 
+    def __init__(self, id: str | None = None) -> None:
+        super().__init__(id=id, empty="No ideas yet.")
+        self._seen: tuple[object, ...] = ()
+
     def show(self, state: State, you: str) -> None:
-        keep = self.highlighted_option.id if self.highlighted_option is not None else None
+        # The parts of the state a line depends on; the reducer replaces them only when they change.
+        seen = (state.ideas, state.ballots.get(you), state.revealed, state.stage.key, state.participants)
+        if len(seen) == len(self._seen) and all(a is b for a, b in zip(seen, self._seen, strict=True)):
+            return
+        self._seen = seen
         number = numbers(state)
-        options = [Option(label(state, i, you, number[i.id]), id=i.id) for i in ordered(state)]
-        self.set_options(options)
-        ids = [o.id for o in options]
-        if keep in ids:
-            self.highlighted = ids.index(keep)
+        mine = state.ballots.get(you, {})
+        totals = state.revealed
+        most = max(totals.values(), default=0) if totals else 0
+        rows = []
+        for idea in ordered(state):
+            who = "you" if idea.author == you else name_of(state, idea.author)
+            if idea.anonymous and idea.author == you:
+                who = "you, anonymously"
+            dots = totals.get(idea.id, 0) if totals is not None else None
+            key = (idea.id, idea.text, idea.category, who, mine.get(idea.id, 0), number[idea.id], dots, most)
+            rows.append(Row(idea.id, key, partial(label, idea, who, mine.get(idea.id, 0), number[idea.id], dots, most)))
+        self.set_rows(rows)
 
     @property
-    def selected_id(self) -> str | None:
-        option = self.highlighted_option
-        return option.id if option is not None else None
+    def option_count(self) -> int:
+        return self.count
 
 
 def ordered(state: State) -> list[Idea]:
@@ -43,19 +58,25 @@ def ordered(state: State) -> list[Idea]:
     return sorted(board_order(state, state.live_ideas()), key=lambda i: i.stage != here)
 
 
-def label(state: State, idea: Idea, you: str, number: int) -> Text:
+def label(idea: Idea, who: str, mine: int, number: int, dots: int | None, most: int) -> Text:
     out = Text(end="")
-    mine = state.ballots.get(you, {}).get(idea.id, 0)
     out.append(("●" * mine).ljust(3) + " ", style="bold magenta")
     out.append(f"{number:>3}. ", style="dim")
+    if dots is not None:
+        out.append(f"{bar(dots, most, 8)} {dots:>2}  ", style="bold cyan")
     out.append(f"{idea.category}: ", style="bold")
+    out.append_text(plain(" ".join(idea.text.split())))
+    out.append(f" — {who}", style="italic dim")
+    return out
+
+
+def detail(state: State, idea_id: str | None, you: str) -> Text:
+    """The whole of the highlighted idea (a line of the list shows what fits)."""
+    idea = state.ideas.get(idea_id or "")
+    if idea is None:
+        return Text("", end="")
+    out = Text(f"{numbers(state)[idea.id]}. ", style="bold", end="")
     out.append_text(plain(idea.text))
     who = "you" if idea.author == you else name_of(state, idea.author)
-    if idea.anonymous and idea.author == you:
-        who = "you, anonymously"
     out.append(f" — {who}", style="italic dim")
-    if state.revealed is not None:
-        totals = state.revealed
-        n = totals.get(idea.id, 0)
-        out.append(f"\n    {bar(n, max(totals.values(), default=0), 20)} {n}", style="bold cyan")
     return out

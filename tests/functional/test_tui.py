@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, Select, Static
+from textual.widgets import Input, Select
 
 from client.apps.host import HostApp, host_app
 from client.apps.live import LiveApp
 from client.apps.participant import ParticipantApp, participant_app
 from client.connection import Connection, Credentials, create_session
 from client.widgets.ideas import IdeaList
+from client.widgets.lines import LineList
 from client.widgets.people import PeopleList
 from workshop import commands as c
 from workshop.agenda import DEFAULT_STAGES
@@ -54,8 +55,7 @@ async def reach(conn: Connection, predicate: Callable[[State], bool], timeout: f
 
 
 def list_lines(app: LiveApp) -> list[str]:
-    ideas = app.screen.query_one(IdeaList)
-    return [str(ideas.get_option_at_index(n).prompt) for n in range(ideas.option_count)]
+    return app.screen.query_one(IdeaList).plain_lines()
 
 
 def screen_text(app: LiveApp) -> str:
@@ -76,7 +76,10 @@ def notes(app: LiveApp) -> str:
 
 
 def text_of(app: LiveApp, selector: str) -> str:
-    return str(app.screen.query_one(selector, Static).content)
+    widget = app.screen.query_one(selector)
+    if isinstance(widget, LineList):
+        return "\n".join(widget.plain_lines())
+    return str(widget.content)
 
 
 async def type_into(pilot: Pilot, selector: str, text: str) -> None:
@@ -167,7 +170,7 @@ async def test_workshop_through_the_apps(live, tmp_path: Path, monkeypatch: pyte
             await settle(pilot, lambda app=app: app.screen.query_one(IdeaList).option_count == 2)
             ideas = app.screen.query_one(IdeaList)
             ideas.focus()
-            ideas.highlighted = 0
+            ideas.select_first()
             for n in range(presses):
                 await pilot.press("plus")
                 await reach(app.conn, lambda s, app=app, n=n: s.dots_left(app.conn.you) == 2 - n)
@@ -177,7 +180,7 @@ async def test_workshop_through_the_apps(live, tmp_path: Path, monkeypatch: pyte
         assert ana.conn.state.revealed is None
         await hp.click("#yes")
         await reach(ana.conn, lambda s: s.revealed is not None)
-        await settle(ap, lambda: "█" in str(ana.screen.query_one(IdeaList).get_option_at_index(0).prompt))
+        await settle(ap, lambda: "█" in list_lines(ana)[0])
         await settle(hp, lambda: "(revealed)" in text_of(host, "#board-view"))
 
         # Timeline: the host adds a milestone, Ana agrees, Bo raises a concern, the host finalises.
@@ -296,7 +299,7 @@ async def test_participant_reconnects_and_keeps_what_was_typed(live) -> None:
             conn.outbox.ws.transport.abort()  # the network drops under the participant
         await settle(pilot, lambda: app.conn.reconnects >= 1 and app.conn.status == "online")
         assert "reconnecting" in seen
-        assert "online" in text_of(app, "#status")
+        await settle(pilot, lambda: "online" in text_of(app, "#status"))  # drawn at the next frame
         assert app.screen.query_one("#idea-text", Input).value == "Partner webinars"
         await pilot.press("enter")
         await reach(fac, lambda s: any(i.text == "Partner webinars" for i in s.ideas.values()))

@@ -1,0 +1,184 @@
+"""Provides ``LineList``: a long list drawn a line at a time, so that an event costs the same at 40 rows or 5,000.
+
+Textual's ``OptionList`` and a ``Static`` holding the whole board rebuild and measure every row
+on each change: at 1,000 ideas that was 80 % of an app's time per event (docs/performance.md).
+Here each row is one line, given as a key and a way to draw it; only the rows on screen are
+drawn, each drawn once per (key, width) and then kept. Replacing the rows costs a list and a
+dict of keys; a row whose key did not change is never drawn again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.events import Click
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line: ``id`` names its item (``""``: a heading, never selected); a new ``key`` means draw it again."""
+
+    id: str
+    key: object
+    draw: Callable[[], Text]
+
+
+class LineList(ScrollView, can_focus=True):
+    """Rows of one line each; with ``selectable`` a cursor moves over the rows that have an id."""
+
+    BINDINGS = [
+        Binding("up", "move(-1)", "Up", show=False),
+        Binding("down", "move(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "edge(-1)", "First", show=False),
+        Binding("end", "edge(1)", "Last", show=False),
+    ]
+    COMPONENT_CLASSES = {"line-list--cursor"}
+    DEFAULT_CSS = """
+    LineList { background: $surface; }
+    LineList > .line-list--cursor { background: $block-cursor-background; color: $block-cursor-foreground; }
+    LineList:blur > .line-list--cursor { background: $block-cursor-blurred-background; }
+    """
+
+    class Highlighted(Message):
+        """The cursor moved to another item (``id``), or to none."""
+
+        def __init__(self, lines: LineList, id: str | None) -> None:
+            super().__init__()
+            self.lines = lines
+            self.id = id
+
+    def __init__(self, *, selectable: bool = True, empty: str = "", id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.selectable = selectable
+        self.empty = empty
+        self.rows: list[Row] = []
+        self._index: dict[str, int] = {}
+        self._drawn: dict[tuple[object, int, bool], Strip] = {}
+        self.cursor: int | None = None
+
+    # -- content ---------------------------------------------------------------------------
+
+    def set_rows(self, rows: Sequence[Row]) -> None:
+        """Show ``rows``; the cursor stays on the item it was on, wherever that item went."""
+        keep = self.selected_id
+        self.rows = list(rows)
+        self._index = {row.id: n for n, row in enumerate(self.rows) if row.id}
+        if len(self._drawn) > 4 * len(self.rows) + 200:  # let go of lines for rows that are gone
+            live = {row.key for row in self.rows}
+            self._drawn = {k: v for k, v in self._drawn.items() if k[0] in live}
+        self.cursor = self._index.get(keep) if keep is not None else None
+        self.virtual_size = Size(self.size.width, max(len(self.rows), 1))
+        self.refresh()
+
+    @property
+    def count(self) -> int:
+        """Rows that are items (not headings)."""
+        return len(self._index)
+
+    @property
+    def selected_id(self) -> str | None:
+        return self.rows[self.cursor].id if self.cursor is not None and self.cursor < len(self.rows) else None
+
+    def select(self, item_id: str | None) -> None:
+        old = self.selected_id
+        self.cursor = self._index.get(item_id) if item_id is not None else None
+        if self.cursor is not None:
+            self.scroll_to_region(Region(0, self.cursor, 1, 1), animate=False, immediate=True)
+        self.refresh()
+        if self.selected_id != old:
+            self.post_message(self.Highlighted(self, self.selected_id))
+
+    def select_first(self) -> None:
+        first = next((row.id for row in self.rows if row.id), None)
+        self.select(first)
+
+    def plain_lines(self) -> list[str]:
+        """Every row as plain text: what the list would show with room for it all (for tests and checks)."""
+        return [row.draw().plain for row in self.rows]
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        n = y + scroll_y
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if not self.rows:
+            if y == 0 and self.empty:
+                return self._strip(Text(self.empty, style="dim"), width, base)
+            return Strip.blank(width, base)
+        if n >= len(self.rows):
+            return Strip.blank(width, base)
+        row = self.rows[n]
+        cursor = self.selectable and n == self.cursor
+        key = (row.key, width, cursor)
+        strip = self._drawn.get(key)
+        if strip is None:
+            style = self.get_component_rich_style("line-list--cursor") if cursor else base
+            strip = self._drawn[key] = self._strip(row.draw(), width, style)
+        return strip.crop(scroll_x, scroll_x + width)
+
+    def _strip(self, text: Text, width: int, style: Style) -> Strip:
+        line = text.copy()
+        line.no_wrap = True
+        line.truncate(max(width, 1), overflow="ellipsis", pad=True)
+        segments = [Segment(s.text, style + s.style if s.style else style) for s in line.render(self.app.console)]
+        return Strip([s for s in segments if s.text != "\n"], width)
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, max(len(self.rows), 1))
+
+    # -- keys and mouse --------------------------------------------------------------------
+
+    def _step(self, start: int, step: int) -> int | None:
+        n = start
+        while 0 <= n + step < len(self.rows):
+            n += step
+            if self.rows[n].id:
+                return n
+        return None
+
+    def action_move(self, step: int) -> None:
+        if not self.selectable:
+            self.scroll_relative(y=step, animate=False)
+            return
+        if self.cursor is None:
+            self.select_first()
+            return
+        n = self._step(self.cursor, step)
+        if n is not None:
+            self.select(self.rows[n].id)
+
+    def action_page(self, step: int) -> None:
+        height = max(self.scrollable_content_region.height - 1, 1)
+        if not self.selectable or self.cursor is None:
+            self.scroll_relative(y=step * height, animate=False)
+            return
+        target = min(max(self.cursor + step * height, 0), len(self.rows) - 1)
+        n = target if self.rows[target].id else self._step(target, step) or self._step(target, -step)
+        if n is not None:
+            self.select(self.rows[n].id)
+
+    def action_edge(self, step: int) -> None:
+        if not self.selectable:
+            self.scroll_to(y=0 if step < 0 else self.max_scroll_y, animate=False)
+            return
+        ids = [row.id for row in self.rows if row.id]
+        if ids:
+            self.select(ids[0] if step < 0 else ids[-1])
+
+    def on_click(self, event: Click) -> None:
+        n = event.y + self.scroll_offset.y
+        if self.selectable and 0 <= n < len(self.rows) and self.rows[n].id:
+            self.select(self.rows[n].id)
