@@ -36,10 +36,55 @@ def _sort_key(state: State, totals: dict[str, int] | None = None) -> Callable[[I
     return key
 
 
+class _Memo:
+    """The last orders computed, for the state parts they came from (compared by identity).
+
+    The reducer replaces ``ideas``, ``agenda`` and ``revealed`` only when they change, so an
+    app redrawing for an event that touched none of them sorts nothing; and each idea's sort
+    key is kept while the idea object lives, so a re-sort after one new idea is one C-level sort.
+    """
+
+    def __init__(self) -> None:
+        self.parts: tuple[object, ...] = ()
+        self.results: dict[str, object] = {}
+        self.keys: dict[tuple[int, int], tuple[Idea, object, SortKey]] = {}
+
+    def get(self, state: State, name: str, make: Callable[[], object]) -> object:
+        parts = (state.ideas, state.agenda, state.revealed)
+        if len(parts) != len(self.parts) or any(a is not b for a, b in zip(parts, self.parts, strict=True)):
+            self.parts, self.results = parts, {}
+        if name not in self.results:
+            self.results[name] = make()
+        return self.results[name]
+
+    def sorted(self, state: State, ideas: Iterable[Idea], totals: dict[str, int] | None) -> list[Idea]:
+        make = _sort_key(state, totals)
+        salt = id(totals)
+        if len(self.keys) > 4 * len(state.ideas) + 100:
+            self.keys = {}
+
+        def key(idea: Idea) -> SortKey:
+            found = self.keys.get((id(idea), salt))
+            if found is None or found[0] is not idea or found[1] is not totals:
+                found = self.keys[(id(idea), salt)] = (idea, totals, make(idea))
+            return found[2]
+
+        return sorted(ideas, key=key)
+
+
+_memo = _Memo()
+
+
 def board_order(state: State, ideas: Iterable[Idea] | None = None) -> list[Idea]:
     """``ideas`` (default: all) by stage, category and text; after the reveal by dots within a category."""
-    ideas = state.ideas.values() if ideas is None else ideas
-    return sorted(ideas, key=_sort_key(state, state.revealed))
+    if ideas is None:
+        return list(_memo.get(state, "all", lambda: _memo.sorted(state, state.ideas.values(), state.revealed)))  # type: ignore[call-overload]
+    return _memo.sorted(state, ideas, state.revealed)
+
+
+def live_order(state: State) -> list[Idea]:
+    """The live ideas in board order (what the boards show), computed once per change of the ideas."""
+    return list(_memo.get(state, "live", lambda: _memo.sorted(state, state.live_ideas(), state.revealed)))  # type: ignore[call-overload]
 
 
 def numbers(state: State) -> dict[str, int]:
@@ -49,8 +94,11 @@ def numbers(state: State) -> dict[str, int]:
     never renumbers the rest. While a stage is still collecting ideas a new one may move the
     numbers after it; from the vote on they hold.
     """
-    ordered = sorted(state.ideas.values(), key=_sort_key(state))
-    return {idea.id: n for n, idea in enumerate(ordered, start=1)}
+    def make() -> dict[str, int]:
+        ordered = _memo.sorted(state, state.ideas.values(), None)
+        return {idea.id: n for n, idea in enumerate(ordered, start=1)}
+
+    return _memo.get(state, "numbers", make)  # type: ignore[return-value]
 
 
 def ranked(state: State) -> list[tuple[Idea, int]]:

@@ -27,7 +27,7 @@ from client.widgets.progress import progress
 from workshop import commands as c
 from workshop.agenda import SMART_FIELDS
 from workshop.export import render
-from workshop.ideas import board_order, numbers, ranked
+from workshop.ideas import board_order, live_order, numbers, ranked
 from workshop.progress import describe
 from workshop.state import Milestone, SmartSheet, State
 
@@ -543,7 +543,7 @@ def board(state: State) -> list[Row]:
     def line(key: object, *parts: tuple[str, str]) -> None:
         rows.append(Row("", key, partial(_joined, parts)))
 
-    live = board_order(state, state.live_ideas())
+    live = live_order(state)
     number = numbers(state)
     totals = state.revealed or {}
     most = max(totals.values(), default=0)

@@ -9,7 +9,7 @@ from textual.binding import Binding
 
 from client.widgets.lines import LineList, Row
 from client.widgets.plain import bar, name_of, plain
-from workshop.ideas import board_order, numbers
+from workshop.ideas import live_order, numbers
 from workshop.state import Idea, State
 
 
@@ -26,6 +26,7 @@ class IdeaList(LineList):
     def __init__(self, id: str | None = None) -> None:
         super().__init__(id=id, empty="No ideas yet.")
         self._seen: tuple[object, ...] = ()
+        self._made: dict[tuple[object, ...], Row] = {}
 
     def show(self, state: State, you: str) -> None:
         # The parts of the state a line depends on; the reducer replaces them only when they change.
@@ -38,13 +39,18 @@ class IdeaList(LineList):
         totals = state.revealed
         most = max(totals.values(), default=0) if totals else 0
         rows = []
+        made, self._made = self._made, {}
         for idea in ordered(state):
             who = "you" if idea.author == you else name_of(state, idea.author)
             if idea.anonymous and idea.author == you:
                 who = "you, anonymously"
             dots = totals.get(idea.id, 0) if totals is not None else None
-            key = (idea.id, idea.text, idea.category, who, mine.get(idea.id, 0), number[idea.id], dots, most)
-            rows.append(Row(idea.id, key, partial(label, idea, who, mine.get(idea.id, 0), number[idea.id], dots, most)))
+            key = (idea, who, mine.get(idea.id, 0), number[idea.id], dots, most)
+            row = made.get(key)  # unchanged since the last event: the same row, drawn lines and all
+            if row is None:
+                row = Row(idea.id, key, partial(label, idea, who, mine.get(idea.id, 0), number[idea.id], dots, most))
+            self._made[key] = row
+            rows.append(row)
         self.set_rows(rows)
 
     @property
@@ -55,7 +61,7 @@ class IdeaList(LineList):
 def ordered(state: State) -> list[Idea]:
     """The current stage's ideas first, then the rest, each in board order (never posting order)."""
     here = state.stage.key
-    return sorted(board_order(state, state.live_ideas()), key=lambda i: i.stage != here)
+    return sorted(live_order(state), key=lambda i: i.stage != here)
 
 
 def label(idea: Idea, who: str, mine: int, number: int, dots: int | None, most: int) -> Text:
