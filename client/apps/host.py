@@ -29,7 +29,7 @@ from workshop.agenda import SMART_FIELDS
 from workshop.export import render
 from workshop.ideas import board_order, live_order, numbers, ranked
 from workshop.progress import describe
-from workshop.state import Milestone, SmartSheet, State
+from workshop.state import Idea, Milestone, SmartSheet, State
 
 KEYS = [
     ("n / p", "next / previous stage"),
@@ -109,6 +109,7 @@ class HostApp(LiveApp):
         self._wanted: tuple[int, float] | None = None
         self._exported: list[Path] = []
         self._shown_once = False
+        self._board_rows: dict[object, Row] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(id="join")
@@ -184,7 +185,7 @@ class HostApp(LiveApp):
             self.refresh_bindings()
         board_inputs = (state.ideas, state.revealed, state.dots_placed, state.stage_index, state.participants)
         if self.changed("board", *board_inputs, state.open_voting, state.budget):
-            self.query_one("#board-view", LineList).set_rows(board(state))
+            self.query_one("#board-view", LineList).set_rows(board(state, self._board_rows))
         if self.changed("people", state.participants, self.conn.online, state.done, state.stage_index):
             self.query_one(PeopleList).show(state, set(self.conn.online), self.conn.you)
         if self.conn.role != "facilitator" and not self._told_demoted:
@@ -532,16 +533,25 @@ class HostApp(LiveApp):
 # -- views (pure: state in, Text out) ------------------------------------------------------
 
 
-def board(state: State) -> list[Row]:
+def board(state: State, made: dict[object, Row] | None = None) -> list[Row]:
     """Ideas grouped by stage and category, in board order (never posting order), one line each.
 
     The vote's progress comes first while voting, and after the reveal the ranked top ideas: what
     the room discusses next. Each row is drawn only when on screen (``LineList``).
     """
     rows: list[Row] = []
+    kept = dict(made or {})  # rows of the last drawing: one whose key is unchanged is reused, lines and all
+    if made is not None:
+        made.clear()
 
     def line(key: object, *parts: tuple[str, str]) -> None:
-        rows.append(Row("", key, partial(_joined, parts)))
+        add(key, partial(_joined, parts))
+
+    def add(key: object, draw: Callable[[], Text]) -> None:
+        row = kept.get(key) or Row("", key, draw)
+        if made is not None:
+            made[key] = row
+        rows.append(row)
 
     live = live_order(state)
     number = numbers(state)
@@ -562,13 +572,17 @@ def board(state: State) -> list[Row]:
             line(("top", n, idea.id, idea.text, dots), (f"  {n:>2}. ", "bold"), (count, "bold cyan"),
                  (_one_line(idea.text), ""), (f"  (idea {number[idea.id]})", "dim"))  # fmt: skip
         line(("gap", 1))
+    groups: dict[str, dict[str, list[Idea]]] = {}
+    for i in live:  # board order: stage, then category, so each group comes out in order
+        groups.setdefault(i.stage, {}).setdefault(i.category, []).append(i)
     for stage in state.agenda:
-        ideas = [i for i in live if i.stage == stage.key]
-        if not ideas:
+        cats = groups.get(stage.key)
+        if not cats:
             continue
-        line(("stage", stage.key, len(ideas)), (stage.title, "bold underline"), (f" ({len(ideas)})", ""))
-        for cat in dict.fromkeys([*stage.categories, *(i.category for i in ideas)]):
-            group = [i for i in ideas if i.category == cat]
+        count = sum(len(g) for g in cats.values())
+        line(("stage", stage.key, count), (stage.title, "bold underline"), (f" ({count})", ""))
+        for cat in dict.fromkeys([*stage.categories, *cats]):
+            group = cats.get(cat)
             if not group:
                 continue
             line(("cat", stage.key, cat, len(group)), ("  ", ""), (cat, "bold"), (f" ({len(group)})", ""))
@@ -587,6 +601,13 @@ def board(state: State) -> list[Row]:
     if not live:
         line(("none",), ("No ideas yet.", "dim"))
     return rows
+
+
+def _idea_line(idea: Idea, number: int, who: str, dots: int | None, most: int) -> Text:
+    parts = [(f"    {number:>3}. ", "dim"), (_one_line(idea.text), ""), (" — ", "dim"), (who, "italic dim")]
+    if dots is not None:
+        parts.append((f"  {bar(dots, most)} {dots}", "bold cyan"))
+    return _joined(tuple(parts))
 
 
 def _one_line(text: str) -> str:
