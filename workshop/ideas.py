@@ -94,6 +94,7 @@ def numbers(state: State) -> dict[str, int]:
     never renumbers the rest. While a stage is still collecting ideas a new one may move the
     numbers after it; from the vote on they hold.
     """
+
     def make() -> dict[str, int]:
         ordered = _memo.sorted(state, state.ideas.values(), None)
         return {idea.id: n for n, idea in enumerate(ordered, start=1)}

@@ -108,7 +108,6 @@ class HostApp(LiveApp):
         # from a replica that has not heard back yet.
         self._wanted: tuple[int, float] | None = None
         self._exported: list[Path] = []
-        self._shown_once = False
         self._board_rows: dict[object, Row] = {}
 
     def compose(self) -> ComposeResult:
@@ -170,8 +169,7 @@ class HostApp(LiveApp):
 
     def show(self, state: State) -> None:
         """Redraw what this change touched: each view only when the parts of the state it shows changed."""
-        if not self._shown_once:  # opened (or resumed) mid-session: the tab of the stage, as n/p would
-            self._shown_once = True
+        if self.changed("stage", state.stage_index):  # the stage's tab, also on opening or resuming mid-session
             self.action_tab(TAB_FOR_KIND.get(state.stage.kind, "board"))
         self.show_timer(state)
         if self.changed("head", state.goal, state.agenda, state.stage_index, state.revealed, state.dots_placed):
@@ -254,7 +252,9 @@ class HostApp(LiveApp):
     def action_tab(self, tab: str) -> None:
         """Show ``tab`` with the keyboard in it: the arrows and PageDown scroll it at once."""
         self.query_one(TabbedContent).active = tab
-        self.query_one(TAB_FOCUS[tab]).focus()
+        # At once, not deferred as Widget.focus() is: a deferred focus from an earlier quick
+        # press would pull the tab it belongs to back to the front.
+        self.screen.set_focus(self.query_one(TAB_FOCUS[tab]))
 
     def action_stage(self, step: int) -> None:
         if (state := self._state()) is None:
@@ -266,8 +266,7 @@ class HostApp(LiveApp):
         if 0 <= index < len(state.agenda):
             self._wanted = (index, time.monotonic())
             self.send(c.SetStage(id=self.next_id, index=index))
-            kind = state.agenda[index].kind
-            self.action_tab(TAB_FOR_KIND.get(kind, "board"))
+            # Its tab comes with the new stage (show): switching per keypress would race quick presses.
         else:
             self.say("No more stages that way.", "warning")
 
