@@ -96,7 +96,7 @@ class Member:
 
 
 class Server:
-    def __init__(self, target: str, tmp: Path, pid: int = 0, url: str = "") -> None:
+    def __init__(self, target: str, tmp: Path, pid: int = 0, url: str = "", db: str = "") -> None:
         if pid:  # one started by hand (under a profiler, say): measured, never stopped
             self.proc = subprocess.Popen(["true"])
             self.proc.pid, self.url = pid, url
@@ -110,7 +110,7 @@ class Server:
                 "--port",
                 str(self.port),
                 "--db",
-                str(tmp / "w.db"),
+                db or str(tmp / "w.db"),
                 "--creates-per-minute",
                 "100000",
             ]
@@ -138,6 +138,7 @@ class Server:
 
 READERS: list[asyncio.Task[None]] = []
 ATTACH: tuple[int, str] | tuple[()] = ()  # (pid, url) of a server started by hand
+LOG = ""  # the workshop server's --db ("" = a SQLite file in a temporary directory)
 
 
 async def setup(url: str, sessions: int, people: int, raw: bool, counts: Counts) -> list[tuple[str, list[Member]]]:
@@ -177,7 +178,7 @@ async def run(
     raw = target == "raw"
     counts = Counts()
     with tempfile.TemporaryDirectory() as tmp:
-        server = Server(target, Path(tmp), *ATTACH)
+        server = Server(target, Path(tmp), *ATTACH) if ATTACH else Server(target, Path(tmp), db=LOG)
         try:
             rooms = await setup(server.url, sessions, people, raw, counts)
             rss_joined = server.rss_kib()
@@ -229,10 +230,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="measured time")
     parser.add_argument("--target", choices=("both", "workshop", "raw"), default="both")
     parser.add_argument("--profile", metavar="FILE", help="py-spy the workshop server into FILE (collapsed stacks)")
+    parser.add_argument(
+        "--db", default="", help="the workshop server's log (default: a SQLite file; or postgresql://...)"
+    )
     parser.add_argument("--attach", metavar="PID:URL", help="measure a workshop server already running (PID, URL)")
     args = parser.parse_args()
     os.environ.setdefault("PYTHONHASHSEED", "0")
-    global ATTACH
+    global ATTACH, LOG
+    LOG = args.db
     if args.attach:
         pid, url = args.attach.split(":", 1)
         ATTACH = (int(pid), url)

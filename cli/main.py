@@ -78,7 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--port", type=int, default=8765, help="port to listen on (default %(default)s)")
     serve.add_argument(
-        "--db", type=Path, default=None, help="SQLite event log (default: workshop.db in your data directory)"
+        "--db",
+        default=None,
+        help="event log: a SQLite file (default: workshop.db in your data directory) or postgresql://... (shared by "
+        "several servers)",
     )
     serve.add_argument("--certfile", help="TLS certificate (PEM): serve wss:// instead of ws://")
     serve.add_argument("--keyfile", help="TLS private key (PEM) for --certfile")
@@ -145,12 +148,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="md, json or csv transcript; ics: milestones and check-ins as a calendar (default %(default)s)",
     )
     export.add_argument(
-        "--db", type=Path, default=None, help="SQLite event log (default: the one in your data directory)"
+        "--db",
+        default=None,
+        help="event log: a SQLite file (default: the one in your data directory) or postgresql://...",
     )
     export.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
 
     sessions = sub.add_parser("sessions", help="list the sessions in an event log")
-    sessions.add_argument("--db", type=Path, default=None, help="SQLite event log")
+    sessions.add_argument("--db", default=None, help="event log: a SQLite file or postgresql://...")
     return parser
 
 
@@ -182,7 +187,7 @@ def _serve(args: argparse.Namespace) -> int:
             compression=args.compression,
         )  # fmt: skip
         scheme = "wss" if args.certfile else "ws"
-        print(f"workshop server on {scheme}://{args.host}:{port_of(server)} (log: {db})", flush=True)
+        print(f"workshop server on {scheme}://{args.host}:{port_of(server)} (log: {_shown(db)})", flush=True)
         if args.ssh:
             door, where = await open_ssh(app, f"ws://127.0.0.1:{port_of(server)}", args.ssh, args.host)
             print(f"ssh door on {where} (host key {door.fingerprint}): ssh -p {where.rsplit(':', 1)[1]} CODE@...")
@@ -261,8 +266,23 @@ def _join(args: argparse.Namespace) -> int:
     return run_join(args)
 
 
-def _open_log(db: Path | None) -> Path:
-    path = db or default_db()
+def _shown(db: object) -> str:
+    """The log's name for a console: a PostgreSQL URL without its password."""
+    from urllib.parse import urlsplit
+
+    text = str(db)
+    parts = urlsplit(text)
+    if parts.password:
+        return text.replace(f":{parts.password}@", ":***@", 1)
+    return text
+
+
+def _open_log(db: str | None) -> Path | str:
+    from server.store import is_postgres
+
+    if db and is_postgres(db):
+        return db
+    path = Path(db) if db else default_db()
     if not path.exists():
         raise SystemExit(f"workshop: no event log at {path} (pass --db)")
     return path

@@ -24,7 +24,7 @@ from server import credentials as cred
 from server.limits import AttemptCounter, Limits, TokenBucket
 from server.outbox import Deliver, Outbox, Sink, batch, deliver
 from server.room import Conn, Room
-from server.store import EventStore, SessionRow
+from server.store import EventStore, SessionRow, open_store
 from workshop import commands as c
 from workshop.agenda import CHECKIN_STAGES, DEFAULT_STAGES
 from workshop.protocol import (
@@ -430,7 +430,7 @@ async def start(
 ) -> tuple[Server, WorkshopServer]:
     """Open the store and listen; port 0 picks a free port (read it from ``sockets``)."""
     limits = limits or Limits()
-    app = WorkshopServer(EventStore(db), limits)
+    app = WorkshopServer(open_store(db), limits)
     server = await serve(
         app.handler,
         host,

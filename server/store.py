@@ -122,6 +122,22 @@ def _migrate(db: sqlite3.Connection) -> None:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+def is_postgres(db: object) -> bool:
+    """Whether ``db`` names a PostgreSQL database (``postgresql://...``) rather than a SQLite file."""
+    return str(db).startswith(("postgresql://", "postgres://"))
+
+
+def open_store(db: str | Path, *, durable: bool = True) -> EventStore:
+    """The log at ``db``: a SQLite file (the default), or PostgreSQL for ``postgresql://`` URLs."""
+    if is_postgres(db):
+        try:
+            from server.pgstore import PgEventStore  # psycopg only where PostgreSQL is used
+        except ImportError:
+            raise RuntimeError("a PostgreSQL log needs psycopg: pip install 'workshop[postgres]'") from None
+        return PgEventStore(str(db), durable=durable)  # type: ignore[return-value]
+    return EventStore(db, durable=durable)
+
+
 class EventStore:
     """The log of every session on this server: appended by one writer, read on demand."""
 
@@ -151,6 +167,12 @@ class EventStore:
         with self.reader() as db:
             row = db.execute("SELECT id FROM sessions WHERE code = ?", (code,)).fetchone()
         return None if row is None else row[0]
+
+    def sessions(self) -> list[SessionRow]:
+        """Every session in the log, oldest first."""
+        with self.reader() as db:
+            rows = db.execute("SELECT id, code, secret_hash, epoch, created FROM sessions ORDER BY created").fetchall()
+        return [SessionRow(*row) for row in rows]
 
     def load(self, session: str) -> Loaded | None:
         """Everything stored for ``session``, read in one snapshot of the log."""

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 from msgspec.structs import replace
 
-from server.store import connect
+from server.store import EventStore, open_store
 from workshop.protocol import event_decoder
 from workshop.reducer import replay
 from workshop.state import State
@@ -25,35 +24,34 @@ class SessionInfo:
     continues: str = ""  # the session a check-in continues
 
 
-def load_session(db: Path, session: str) -> State | None:
-    """Fold the log of ``session`` (id or join code) into its full state."""
-    conn = connect(db)
+def load_session(db: Path | str, session: str) -> State | None:
+    """Fold the log of ``session`` (id or join code) into its full state; ``db`` is a file or a PostgreSQL URL."""
+    store = open_store(db)
     try:
-        row = conn.execute("SELECT id FROM sessions WHERE id = ? OR code = ?", (session, session.upper())).fetchone()
-        return None if row is None else _replay_session(conn, row[0])
+        sid = session if store.load(session) is not None else store.session_by_code(session.upper())
+        return None if sid is None else _replay(store, sid)
     finally:
-        conn.close()
+        store.close()
 
 
-def list_sessions(db: Path) -> list[SessionInfo]:
+def list_sessions(db: Path | str) -> list[SessionInfo]:
     """Every session in the log, oldest first."""
-    conn = connect(db)
+    store = open_store(db)
     try:
-        rows = conn.execute("SELECT id, code, created FROM sessions ORDER BY created").fetchall()
         out = []
-        for sid, code, created in rows:
-            state = _replay_session(conn, sid)
+        for row in store.sessions():
+            state = _replay(store, row.id)
             previous = state.chain[-1] if state.chain else ""
-            out.append(SessionInfo(sid, code, created, state.goal, state.seq, state.kind, previous))
+            out.append(SessionInfo(row.id, row.code, row.created, state.goal, state.seq, state.kind, previous))
         return out
     finally:
-        conn.close()
+        store.close()
 
 
-def _replay_session(conn: sqlite3.Connection, session: str) -> State:
-    rows = conn.execute("SELECT seq, body FROM events WHERE session = ? ORDER BY seq", (session,))
-    state = replay((seq, event_decoder.decode(body)) for seq, body in rows)
+def _replay(store: EventStore, session: str) -> State:
+    loaded = store.load(session)
+    assert loaded is not None
+    state = replay((seq, event_decoder.decode(body)) for seq, _at, body in loaded.events)
     if not state.started_at:  # a log from before the first event kept the time: the sessions row has it
-        created = conn.execute("SELECT created FROM sessions WHERE id = ?", (session,)).fetchone()
-        state = replace(state, started_at=created[0] if created else 0.0)
+        state = replace(state, started_at=loaded.row.created)
     return state

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,6 +67,27 @@ def until() -> Callable[..., object]:
         return await conn.wait_for(predicate, timeout)
 
     return wait
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[object]:
+    """One throwaway PostgreSQL for the whole run, started on first use (skipped where none is installed)."""
+    from tests.postgres import AVAILABLE, SKIP_REASON, Cluster
+
+    if not AVAILABLE:
+        pytest.skip(SKIP_REASON)
+    cluster = Cluster()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: object) -> str:
+    """A fresh, empty database in the test PostgreSQL."""
+    return postgres_cluster.new_database()  # type: ignore[attr-defined]
 
 
 @pytest.fixture(autouse=True)

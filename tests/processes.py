@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 
-async def serve(db: Path, port: int = 0, *extra: str) -> tuple[asyncio.subprocess.Process, int]:
+async def serve(db: Path | str, port: int = 0, *extra: str) -> tuple[asyncio.subprocess.Process, int]:
     """Start ``workshop serve`` on ``db``; return the process and the port it printed once listening."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(db), *extra,

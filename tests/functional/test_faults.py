@@ -413,9 +413,10 @@ async def test_stalled_reader_is_cut_and_never_delays_others(tmp_path: Path) -> 
 # -- a killed server ------------------------------------------------------------------------------
 
 
-async def test_server_killed_while_participants_post(tmp_path: Path) -> None:
+@pytest.mark.parametrize("log", ["sqlite", "postgresql"])
+async def test_server_killed_while_participants_post(tmp_path: Path, log: str, request: pytest.FixtureRequest) -> None:
     """Without this, a crashed server would lose ideas it had already confirmed, or strand the room."""
-    db = tmp_path / "w.db"
+    db: Path | str = tmp_path / "w.db" if log == "sqlite" else request.getfixturevalue("postgres_url")
     proc, port = await serve(db)
     # Clients reach the server through a relay, so the restarted server can take any free port
     # (another process could have taken the old one) while their address stays the same.

@@ -28,7 +28,7 @@ IO_STDLIB = {
 # Third-party libraries each package may use; anything else needs a decision recorded here first.
 THIRD_PARTY = {
     "workshop": {"msgspec", "icalendar"},  # icalendar: imported only when a calendar is made
-    "server": {"msgspec", "websockets"},
+    "server": {"msgspec", "websockets", "psycopg"},  # psycopg: only for a postgresql:// log
     "client": {"msgspec", "websockets", "textual", "rich", "platformdirs"},
     # Doors run the participant app as a process, so they never need Textual themselves.
     "doors": {"msgspec", "websockets", "asyncssh", "textual_serve", "aiohttp", "platformdirs"},

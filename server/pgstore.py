@@ -1,0 +1,211 @@
+"""Provides the PostgreSQL event store: the same append-only log as the SQLite one, for a shared service.
+
+``workshop serve --db postgresql://...`` keeps every session in PostgreSQL instead of a file:
+the same tables keyed by (session, seq), the same group commit (one writer thread commits all
+that is queued in one transaction; a write's future resolves only after COMMIT), the same
+refusal of a write that would leave a hole (``Gap``). psycopg 3 is used, synchronously, in that
+writer thread and in reader threads, exactly where the SQLite store uses ``sqlite3``: the design
+(a writer thread that never blocks the event loop) stays one design for both logs; asyncpg would
+have asked for a second, async one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Iterator
+
+import psycopg
+
+from server.store import Gap, Loaded, SessionRow, Write, _settle_all
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    code TEXT NOT NULL UNIQUE,
+    secret_hash TEXT NOT NULL,
+    epoch TEXT NOT NULL,
+    created DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    session TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    at DOUBLE PRECISION NOT NULL,
+    body BYTEA NOT NULL,
+    PRIMARY KEY (session, seq)
+);
+CREATE TABLE IF NOT EXISTS members (
+    session TEXT NOT NULL,
+    participant TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    PRIMARY KEY (session, participant)
+);
+CREATE TABLE IF NOT EXISTS commands (
+    session TEXT NOT NULL,
+    key TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    PRIMARY KEY (session, key)
+);
+"""
+
+
+class PgEventStore:
+    """The log of every session in one PostgreSQL database: appended by one writer, read on demand."""
+
+    def __init__(self, url: str, *, durable: bool = True) -> None:
+        self.path = url
+        self.durable = durable
+        self._db = psycopg.connect(url, autocommit=True)
+        if not durable:
+            self._db.execute("SET synchronous_commit = off")
+        with self._db.transaction():
+            self._db.execute("SELECT pg_advisory_xact_lock(20261125)")  # two servers creating the tables at once
+            self._db.execute(SCHEMA)
+        self._queue: list[tuple[Write, asyncio.Future[None], asyncio.AbstractEventLoop]] = []
+        self._cv = threading.Condition()
+        self._closing = False
+        self._high: dict[str, int] = {}
+        self._thread = threading.Thread(target=self._run, name="event-store-writer", daemon=True)
+        self._thread.start()
+        self.commits = 0
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[psycopg.Connection]:
+        db = psycopg.connect(self.path, autocommit=True)
+        try:
+            yield db
+        finally:
+            db.close()
+
+    def session_by_code(self, code: str) -> str | None:
+        with self.reader() as db:
+            row = db.execute("SELECT id FROM sessions WHERE code = %s", (code,)).fetchone()
+        return None if row is None else row[0]
+
+    def sessions(self) -> list[SessionRow]:
+        with self.reader() as db:
+            rows = db.execute("SELECT id, code, secret_hash, epoch, created FROM sessions ORDER BY created").fetchall()
+        return [SessionRow(*row) for row in rows]
+
+    def load(self, session: str) -> Loaded | None:
+        """Everything stored for ``session``, read in one snapshot (REPEATABLE READ)."""
+        with self.reader() as db, db.transaction():
+            db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            row = db.execute(
+                "SELECT id, code, secret_hash, epoch, created FROM sessions WHERE id = %s", (session,)
+            ).fetchone()
+            if row is None:
+                return None
+            events = db.execute(
+                "SELECT seq, at, body FROM events WHERE session = %s ORDER BY seq", (session,)
+            ).fetchall()
+            members = db.execute("SELECT token_hash, participant FROM members WHERE session = %s", (session,))
+            commands = db.execute("SELECT key, digest, seq FROM commands WHERE session = %s", (session,))
+            return Loaded(
+                row=SessionRow(*row),
+                events=[(seq, at, bytes(body)) for seq, at, body in events],
+                members=dict(members.fetchall()),
+                commands={k: (d, s) for k, d, s in commands.fetchall()},
+            )
+
+    def events(self, session: str, after: int, upto: int) -> list[tuple[int, float, bytes]]:
+        with self.reader() as db:
+            rows = db.execute(
+                "SELECT seq, at, body FROM events WHERE session = %s AND seq > %s AND seq <= %s ORDER BY seq",
+                (session, after, upto),
+            ).fetchall()
+        return [(seq, at, bytes(body)) for seq, at, body in rows]
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def append(self, write: Write) -> asyncio.Future[None]:
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        with self._cv:
+            if self._closing:
+                raise RuntimeError("event store is closed")
+            self._queue.append((write, fut, loop))
+            self._cv.notify()
+        return fut
+
+    def close(self) -> None:
+        with self._cv:
+            self._closing = True
+            self._cv.notify()
+        self._thread.join()
+        self._db.close()
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._queue and not self._closing:
+                    self._cv.wait()
+                batch, self._queue = self._queue, []
+                if not batch and self._closing:
+                    return
+            try:
+                errors = self._commit([w for w, _, _ in batch])
+            except BaseException as exc:  # the transaction as a whole: the database went away, a full disk
+                errors = [exc] * len(batch)
+                self._high = {}
+            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[None], BaseException | None]]] = {}
+            for (_, fut, loop), error in zip(batch, errors, strict=True):
+                by_loop.setdefault(loop, []).append((fut, error))
+            for loop, settled in by_loop.items():
+                loop.call_soon_threadsafe(_settle_all, settled)
+
+    def _commit(self, writes: list[Write]) -> list[BaseException | None]:
+        db = self._db
+        high = dict(self._high)
+        errors: list[BaseException | None] = []
+        with db.transaction():
+            for w in writes:
+                try:
+                    self._check(w, high)
+                except Gap as gap:
+                    errors.append(gap)
+                    continue
+                try:
+                    with db.transaction():  # a savepoint: a duplicate key fails this write only
+                        self._insert(w)
+                except psycopg.errors.UniqueViolation as exc:
+                    errors.append(exc)
+                    continue
+                if w.events:
+                    high[w.session] = w.events[-1][0]
+                errors.append(None)
+        self._high = high
+        self.commits += 1
+        return errors
+
+    def _check(self, w: Write, high: dict[str, int]) -> None:
+        if not w.events:
+            return
+        if w.session not in high:
+            row = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE session = %s", (w.session,))
+            high[w.session] = row.fetchone()[0]  # type: ignore[index]
+        first = w.events[0][0]
+        if first != high[w.session] + 1:
+            raise Gap(f"session {w.session}: event {first} would not follow {high[w.session]}")
+
+    def _insert(self, w: Write) -> None:
+        db = self._db
+        if w.new_session is not None:
+            s = w.new_session
+            db.execute(
+                "INSERT INTO sessions VALUES (%s, %s, %s, %s, %s)", (s.id, s.code, s.secret_hash, s.epoch, s.created)
+            )
+        if w.member is not None:
+            db.execute("INSERT INTO members VALUES (%s, %s, %s)", (w.session, *w.member))
+        if w.events:
+            with db.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO events VALUES (%s, %s, %s, %s)",
+                    [(w.session, seq, at, body) for seq, at, body in w.events],
+                )
+        if w.command is not None:
+            db.execute("INSERT INTO commands VALUES (%s, %s, %s, %s)", (w.session, *w.command))
