@@ -31,9 +31,16 @@ def default_db() -> Path:
     return user_data_path("workshop", appauthor=False, ensure_exists=True) / "workshop.db"
 
 
+SERVERS_HELP = (
+    "other `workshop serve` processes sharing the session's PostgreSQL log: tried in turn when the one "
+    "serving it cannot be reached (see docs/scaling.md)"
+)
+
+
 def _host_options(parser: argparse.ArgumentParser) -> None:
     """What ``host`` and ``checkin`` share: where the server is, your name, the doors, resuming."""
     parser.add_argument("--server", help="URL of a running `workshop serve` (default: run one inside this process)")
+    parser.add_argument("--servers", default="", metavar="URL,URL", help=SERVERS_HELP)
     parser.add_argument(
         "--listen", default="127.0.0.1:8765", help="HOST:PORT for the built-in server (default %(default)s)"
     )
@@ -89,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--compression", action="store_true", help="enable per-message deflate (costs CPU and memory per connection)"
     )
     serve.add_argument(
+        "--public-url",
+        default="",
+        help="how clients reach this server (default ws://HOST:PORT); with a postgresql:// log shared by "
+        "several servers, clients of the others are sent here for the sessions this one serves",
+    )
+    serve.add_argument(
         "--ssh",
         metavar="[HOST:]PORT",
         help="also let people join with plain ssh on this address (the join code is the user name)",
@@ -134,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="come back as yourself from another computer, with the token your app shows (F8)",
     )
     join.add_argument("--new", action="store_true", help="join as a new person, even if you joined before here")
+    join.add_argument("--servers", default="", metavar="URL,URL", help=SERVERS_HELP)
     join.add_argument("--name-in-app", action="store_true", help=argparse.SUPPRESS)  # the web door's way in
     join.add_argument(
         "--server", default="ws://127.0.0.1:8765", help="server URL when only a code is given (default %(default)s)"
@@ -184,7 +198,7 @@ def _serve(args: argparse.Namespace) -> int:
         limits = Limits(creates_per_minute=args.creates_per_minute)
         server, app = await start(
             args.host, args.port, db, limits=limits, certfile=args.certfile, keyfile=args.keyfile,
-            compression=args.compression,
+            compression=args.compression, public_url=args.public_url,
         )  # fmt: skip
         scheme = "wss" if args.certfile else "ws"
         print(f"workshop server on {scheme}://{args.host}:{port_of(server)} (log: {_shown(db)})", flush=True)

@@ -18,12 +18,12 @@ import logging
 import secrets
 import ssl
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.client import backoff
+from websockets.client import backoff, process_exception
 from websockets.exceptions import ConnectionClosed
 
 from workshop import commands as c
@@ -99,6 +99,18 @@ async def create_session(
     return reply
 
 
+class _Moved(Exception):
+    """The server does not serve this session; ``url`` does."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+
+class _Unreachable(Exception):
+    """This server cannot be reached; another that shares the log may be."""
+
+
 class Connection:
     """A session replica kept in step with the server, and the way to send it commands."""
 
@@ -110,8 +122,12 @@ class Connection:
         ping_interval: float = 5.0,
         ping_timeout: float = 5.0,
         reconnect_max_delay: float = 5.0,
+        servers: Sequence[str] = (),
     ) -> None:
         self.creds = creds
+        # Other servers sharing the session's log (several `workshop serve` on one PostgreSQL):
+        # when ours cannot be reached, the next is tried, and it takes the session over.
+        self.servers = [creds.url, *(u for u in servers if u != creds.url)]
         self.state: State | None = None
         self.you = ""
         self.joined_as = ""  # the role the welcome gave; ``role`` follows the session after that
@@ -259,9 +275,32 @@ class Connection:
     # -- the loop ------------------------------------------------------------------------------
 
     async def _run(self) -> None:
+        """Stay connected: websockets' own reconnect with backoff, and a move to another server
+        when the one serving the session says so (``moved``) or cannot be reached."""
+        turns = self._delays()
+        while True:
+            try:
+                await self._connected_to(self.creds.url)
+            except _Moved as moved:
+                self.creds = replace(self.creds, url=moved.url)
+            except _Unreachable:
+                at = self.servers.index(self.creds.url) if self.creds.url in self.servers else -1
+                self.creds = replace(self.creds, url=self.servers[(at + 1) % len(self.servers)])
+                if self.creds.url == self.servers[0]:
+                    await asyncio.sleep(next(turns))  # round all of them: back off before the next round
+                continue
+            turns = self._delays()
+
+    def _retry(self, exc: Exception) -> Exception | None:
+        """websockets asks whether to retry a failed connection: with other servers known, try them."""
+        if len(self.servers) > 1 and isinstance(exc, (OSError, TimeoutError)):
+            return _Unreachable(str(exc))
+        return process_exception(exc)
+
+    async def _connected_to(self, url: str) -> None:
         ping_interval, ping_timeout = self._ping
         async for ws in connect(
-            self.creds.url,
+            url,
             compression=None,
             proxy=None,
             ssl=self._ssl,
@@ -271,6 +310,7 @@ class Connection:
             close_timeout=2,
             max_size=None,
             reconnect_delays=self._delays,
+            process_exception=self._retry,
         ):
             # A clean close by the server (1000/1001 ends ``async for`` without an exception)
             # is a drop like any other: note it and let ``connect`` open the next connection.
@@ -288,6 +328,8 @@ class Connection:
     async def _session(self, ws: ClientConnection) -> None:
         await ws.send(encode(self._hello()), text=True)
         welcome = outbound_decoder.decode(await ws.recv())
+        if isinstance(welcome, Error) and welcome.code == "moved" and welcome.url:
+            raise _Moved(welcome.url)
         if isinstance(welcome, Error):
             self._set_status("refused")
             raise JoinRefused(welcome.message)

@@ -137,7 +137,8 @@ def run_join(args: argparse.Namespace, seats: Seats | None = None) -> int:
         if getattr(args, "name_in_app", False):  # a browser door: no prompt before the app, a new person each time
             return _join_in_app(url, code)
         seat = choose_seat(seats, url, code, args)
-        conn = Connection(Credentials(url=url, code=code, name=seat.name, token=seat.credential, session=seat.session))
+        creds = Credentials(url=url, code=code, name=seat.name, token=seat.credential, session=seat.session)
+        conn = Connection(creds, servers=_servers(args))
         app = participant_app(conn, remember=_remember_seat(seats, seat))
         asyncio.run(_run(conn, app.run_async))
     except (Stop, ValueError) as exc:
@@ -169,6 +170,11 @@ async def _run_app(conn: Connection, run_app: Callable[[], Any]) -> None:
         await run_app()
     finally:
         await conn.close()
+
+
+def _servers(args: argparse.Namespace) -> list[str]:
+    """``--servers URL,URL``: the others sharing the log, tried when ours cannot be reached."""
+    return [u.strip().rstrip("/") for u in getattr(args, "servers", "").split(",") if u.strip()]
 
 
 def choose_seat(seats: Seats, url: str, code: str, args: argparse.Namespace) -> Seat:
@@ -305,7 +311,7 @@ async def _host(
                 doors, close_doors = await open_doors(store_app, url, shown, seat.code)
             except OSError as exc:
                 raise Stop(f"cannot open a door (--ssh/--web): {exc}") from None
-        conn = Connection(_credentials(seat))
+        conn = Connection(_credentials(seat), servers=_servers(args))
         join_line = f"workshop join {public}/{seat.code}"
         app = host_app(conn, join_line=join_line, remember=_remember_seat(seats, seat), notice=notice, doors=doors)
         demo = start_demo(url, seat.code) if args.demo else []

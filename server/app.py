@@ -95,6 +95,11 @@ class WorkshopServer:
             self._loading[session] = loading
             try:
                 stored = await asyncio.to_thread(self.store.load, session) if session else None
+                if stored is not None and (owner := await asyncio.to_thread(self.store.claim, session)) is not None:
+                    # Another server (sharing this log) serves it: the client goes there.
+                    raise HandshakeRefused(
+                        Error(code="moved", message="another server serves this session", url=owner)
+                    )
                 room = None if stored is None else self._new_room(stored.row)
                 if room is not None and stored is not None:
                     room.load(stored)
@@ -147,6 +152,7 @@ class WorkshopServer:
         if room.idle and self.rooms.get(room.id) is room:
             del self.rooms[room.id]
             self._codes.pop(room.row.code, None)
+            self.store.release(room.id)
 
     def close(self) -> None:
         """Stop the idle timers and close the log (after the websocket server has closed)."""
@@ -223,6 +229,7 @@ class WorkshopServer:
             raise HandshakeRefused(Error(code=events.code, message=events.message))
         member = (facilitator.id, cred.digest(secret))
         await self._stored(room.submit(events, actor=facilitator, new_session=row, member=member))
+        await asyncio.to_thread(self.store.claim, row.id)  # new: nobody else can serve it yet
         self._register(room)
         log.info("session %s created", row.id)
         return Created(session=row.id, code=row.code, secret=secret)
@@ -427,8 +434,13 @@ async def start(
     certfile: str | None = None,
     keyfile: str | None = None,
     compression: bool = False,
+    public_url: str = "",
 ) -> tuple[Server, WorkshopServer]:
-    """Open the store and listen; port 0 picks a free port (read it from ``sockets``)."""
+    """Open the store and listen; port 0 picks a free port (read it from ``sockets``).
+
+    ``public_url`` is how clients reach this process; with a log shared by several servers, a
+    client of another one is sent here for the sessions this process serves.
+    """
     limits = limits or Limits()
     app = WorkshopServer(open_store(db), limits)
     server = await serve(
@@ -443,6 +455,8 @@ async def start(
         origins=[None],
         ssl=ssl_context(certfile, keyfile),
     )
+    scheme = "wss" if certfile else "ws"
+    app.store.public_url = public_url or f"{scheme}://{host}:{port_of(server)}"
     return server, app
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import threading
 from collections.abc import Iterator
 
@@ -41,6 +42,10 @@ CREATE TABLE IF NOT EXISTS members (
     token_hash TEXT NOT NULL UNIQUE,
     PRIMARY KEY (session, participant)
 );
+CREATE TABLE IF NOT EXISTS owners (
+    session TEXT PRIMARY KEY,
+    url TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS commands (
     session TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -63,6 +68,12 @@ class PgEventStore:
         with self._db.transaction():
             self._db.execute("SELECT pg_advisory_xact_lock(20261125)")  # two servers creating the tables at once
             self._db.execute(SCHEMA)
+        # Ownership of sessions: session-level advisory locks held on this connection. PostgreSQL
+        # drops them the moment this process's connection goes (a crash, a kill -9), so another
+        # server takes a dead one's sessions over on the next client that comes back.
+        self._lease = psycopg.connect(url, autocommit=True)
+        self._lease_lock = threading.Lock()
+        self.public_url = ""
         self._queue: list[tuple[Write, asyncio.Future[None], asyncio.AbstractEventLoop]] = []
         self._cv = threading.Condition()
         self._closing = False
@@ -70,6 +81,28 @@ class PgEventStore:
         self._thread = threading.Thread(target=self._run, name="event-store-writer", daemon=True)
         self._thread.start()
         self.commits = 0
+
+    # -- ownership ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _key(session: str) -> int:
+        return int(hashlib.sha256(session.encode()).hexdigest()[:15], 16)
+
+    def claim(self, session: str) -> str | None:
+        with self._lease_lock:
+            got = self._lease.execute("SELECT pg_try_advisory_lock(%s)", (self._key(session),)).fetchone()
+            if got and got[0]:
+                self._lease.execute(
+                    "INSERT INTO owners VALUES (%s, %s) ON CONFLICT (session) DO UPDATE SET url = EXCLUDED.url",
+                    (session, self.public_url),
+                )
+                return None
+            row = self._lease.execute("SELECT url FROM owners WHERE session = %s", (session,)).fetchone()
+        return row[0] if row else ""
+
+    def release(self, session: str) -> None:
+        with self._lease_lock:
+            self._lease.execute("SELECT pg_advisory_unlock(%s)", (self._key(session),))
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -138,6 +171,7 @@ class PgEventStore:
             self._cv.notify()
         self._thread.join()
         self._db.close()
+        self._lease.close()
 
     def _run(self) -> None:
         while True:

@@ -168,6 +168,20 @@ class EventStore:
             row = db.execute("SELECT id FROM sessions WHERE code = ?", (code,)).fetchone()
         return None if row is None else row[0]
 
+    # -- ownership: one process serves a session at a time ------------------------------------
+
+    public_url = ""  # how clients reach this process (a shared log tells other servers' clients)
+
+    def claim(self, session: str) -> str | None:
+        """Serve ``session`` from this process: ``None`` if it may, else the URL of the process that does.
+
+        A SQLite file belongs to one process, so it always may.
+        """
+        return None
+
+    def release(self, session: str) -> None:
+        """This process no longer serves ``session`` (it left memory)."""
+
     def sessions(self) -> list[SessionRow]:
         """Every session in the log, oldest first."""
         with self.reader() as db:

@@ -104,6 +104,7 @@ class Error(Message, tag="error"):
     message: str
     id: str = ""
     retry_after: float | None = None
+    url: str = ""  # with ``moved``: the server that serves this session now
 
 
 class Presence(Message, tag="presence"):
