@@ -344,14 +344,20 @@ def _credentials(seat: Seat) -> Credentials:
     return Credentials(url=seat.url, session=seat.session, code=seat.code, token=seat.credential, name=seat.name)
 
 
-async def _new_session(args: argparse.Namespace, agenda: tuple[Stage, ...], url: str, db: str, seats: Seats) -> Seat:
+async def _new_session(
+    args: argparse.Namespace, agenda: tuple[Stage, ...], url: str, db: str, seats: Seats, previous: Seat | None = None
+) -> Seat:
+    """A new session (a check-in continuing ``previous`` if given), its facilitator's seat saved first."""
+    what = "open a check-in" if previous else "create a session"
+    goal = previous.goal if previous else args.goal
+    carry = {"continues": previous.session, "continues_secret": previous.credential} if previous else {}
     try:
-        created = await create_session(url, goal=args.goal, name=args.name, agenda=agenda)
+        created = await create_session(url, goal=goal if not previous else "", name=args.name, agenda=agenda, **carry)
     except (JoinRefused, OSError, TimeoutError) as exc:
-        raise Stop(f"cannot create a session on {url}: {exc}") from None
+        raise Stop(f"cannot {what} on {url}: {exc}") from None
     seat = Seat(
         url=url, code=created.code, role="facilitator", credential=created.secret, name=args.name,
-        session=created.session, goal=args.goal, db=db,
+        session=created.session, goal=goal, db=db,
     )  # fmt: skip
     return seats.save(seat)
 
@@ -364,22 +370,15 @@ async def _new_checkin(args: argparse.Namespace, agenda: tuple[Stage, ...], url:
             f"no session {args.previous!r} that you facilitated on {url} from this computer "
             "(see `workshop sessions`; a check-in is opened by a facilitator of the session it continues)"
         )
-    previous = found[0]
-    try:
-        created = await create_session(url, name=args.name, agenda=agenda, continues=previous.session,
-                                       continues_secret=previous.credential)  # fmt: skip
-    except (JoinRefused, OSError, TimeoutError) as exc:
-        raise Stop(f"cannot open a check-in on {url}: {exc}") from None
-    seat = Seat(
-        url=url, code=created.code, role="facilitator", credential=created.secret, name=args.name,
-        session=created.session, goal=previous.goal, db=db,
-    )  # fmt: skip
-    return seats.save(seat)
+    return await _new_session(args, agenda, url, db, seats, previous=found[0])
 
 
 def _here(seat: Seat, url: str, db: str) -> bool:
-    """Whether ``seat`` is for this server (and, for a server inside the host, this log)."""
-    return seat.url == url and (not db or not seat.db or seat.db == db)
+    """Whether ``seat`` is for this server: for a server inside the host, the same log (on whatever
+    port it listens now); otherwise the same URL."""
+    if db and seat.db:
+        return seat.db == db
+    return seat.url == url
 
 
 def unfinished(seats: Seats, url: str, db: str) -> Seat | None:

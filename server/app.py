@@ -97,9 +97,7 @@ class WorkshopServer:
                 stored = await asyncio.to_thread(self.store.load, session) if session else None
                 if stored is not None and (owner := await asyncio.to_thread(self.store.claim, session)) is not None:
                     # Another server (sharing this log) serves it: the client goes there.
-                    raise HandshakeRefused(
-                        Error(code="moved", message="another server serves this session", url=owner)
-                    )
+                    raise HandshakeRefused(Error(code="moved", message="another server serves this session", url=owner))
                 room = None if stored is None else self._new_room(stored.row)
                 if room is not None and stored is not None:
                     room.load(stored)

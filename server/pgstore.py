@@ -11,7 +11,6 @@ have asked for a second, async one.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import threading
@@ -19,7 +18,7 @@ from collections.abc import Iterator
 
 import psycopg
 
-from server.store import Gap, Loaded, SessionRow, Write, _settle_all
+from server.store import Gap, Loaded, LogWriter, SessionRow, Write
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -56,7 +55,7 @@ CREATE TABLE IF NOT EXISTS commands (
 """
 
 
-class PgEventStore:
+class PgEventStore(LogWriter):
     """The log of every session in one PostgreSQL database: appended by one writer, read on demand."""
 
     def __init__(self, url: str, *, durable: bool = True) -> None:
@@ -74,13 +73,7 @@ class PgEventStore:
         self._lease = psycopg.connect(url, autocommit=True)
         self._lease_lock = threading.Lock()
         self.public_url = ""
-        self._queue: list[tuple[Write, asyncio.Future[None], asyncio.AbstractEventLoop]] = []
-        self._cv = threading.Condition()
-        self._closing = False
-        self._high: dict[str, int] = {}
-        self._thread = threading.Thread(target=self._run, name="event-store-writer", daemon=True)
-        self._thread.start()
-        self.commits = 0
+        self._start_writer()
 
     # -- ownership ---------------------------------------------------------------------------
 
@@ -155,42 +148,9 @@ class PgEventStore:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def append(self, write: Write) -> asyncio.Future[None]:
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] = loop.create_future()
-        with self._cv:
-            if self._closing:
-                raise RuntimeError("event store is closed")
-            self._queue.append((write, fut, loop))
-            self._cv.notify()
-        return fut
-
-    def close(self) -> None:
-        with self._cv:
-            self._closing = True
-            self._cv.notify()
-        self._thread.join()
+    def _close_connections(self) -> None:
         self._db.close()
         self._lease.close()
-
-    def _run(self) -> None:
-        while True:
-            with self._cv:
-                while not self._queue and not self._closing:
-                    self._cv.wait()
-                batch, self._queue = self._queue, []
-                if not batch and self._closing:
-                    return
-            try:
-                errors = self._commit([w for w, _, _ in batch])
-            except BaseException as exc:  # the transaction as a whole: the database went away, a full disk
-                errors = [exc] * len(batch)
-                self._high = {}
-            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[None], BaseException | None]]] = {}
-            for (_, fut, loop), error in zip(batch, errors, strict=True):
-                by_loop.setdefault(loop, []).append((fut, error))
-            for loop, settled in by_loop.items():
-                loop.call_soon_threadsafe(_settle_all, settled)
 
     def _commit(self, writes: list[Write]) -> list[BaseException | None]:
         db = self._db
@@ -216,15 +176,9 @@ class PgEventStore:
         self.commits += 1
         return errors
 
-    def _check(self, w: Write, high: dict[str, int]) -> None:
-        if not w.events:
-            return
-        if w.session not in high:
-            row = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE session = %s", (w.session,))
-            high[w.session] = row.fetchone()[0]  # type: ignore[index]
-        first = w.events[0][0]
-        if first != high[w.session] + 1:
-            raise Gap(f"session {w.session}: event {first} would not follow {high[w.session]}")
+    def _last_seq(self, session: str) -> int:
+        row = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE session = %s", (session,)).fetchone()
+        return row[0] if row else 0
 
     def _insert(self, w: Write) -> None:
         db = self._db

@@ -138,13 +138,15 @@ def open_store(db: str | Path, *, durable: bool = True) -> EventStore:
     return EventStore(db, durable=durable)
 
 
-class EventStore:
-    """The log of every session on this server: appended by one writer, read on demand."""
+class LogWriter:
+    """The group commit both logs share: one writer thread commits all that is queued in one transaction.
 
-    def __init__(self, path: str | Path, *, durable: bool = True) -> None:
-        self.path = str(path)
-        self.durable = durable
-        self._db = connect(self.path, durable=durable)
+    A write's future resolves only after its transaction committed (or failed, saying why); each
+    waiting event loop is woken once per transaction. Subclasses say how to commit a batch
+    (``_commit``), how to find a session's last stored seq (``_last_seq``) and how to close.
+    """
+
+    def _start_writer(self) -> None:
         self._queue: list[tuple[Write, asyncio.Future[None], asyncio.AbstractEventLoop]] = []
         self._cv = threading.Condition()
         self._closing = False
@@ -152,6 +154,72 @@ class EventStore:
         self._thread = threading.Thread(target=self._run, name="event-store-writer", daemon=True)
         self._thread.start()
         self.commits = 0  # transactions, for the benchmark's group-commit figure
+
+    def append(self, write: Write) -> asyncio.Future[None]:
+        """Queue ``write``; the future resolves once it is committed (or fails with why not)."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        with self._cv:
+            if self._closing:
+                raise RuntimeError("event store is closed")
+            self._queue.append((write, fut, loop))
+            self._cv.notify()
+        return fut
+
+    def close(self) -> None:
+        with self._cv:
+            self._closing = True
+            self._cv.notify()
+        self._thread.join()
+        self._close_connections()
+
+    def _close_connections(self) -> None:
+        raise NotImplementedError
+
+    def _commit(self, writes: list[Write]) -> list[BaseException | None]:
+        raise NotImplementedError
+
+    def _last_seq(self, session: str) -> int:
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._queue and not self._closing:
+                    self._cv.wait()
+                batch, self._queue = self._queue, []
+                if not batch and self._closing:
+                    return
+            try:
+                errors = self._commit([w for w, _, _ in batch])
+            except BaseException as exc:  # the transaction as a whole: full disk, I/O error, database gone
+                errors = [exc] * len(batch)
+            # One wake-up of each waiting loop per transaction, not one per write.
+            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[None], BaseException | None]]] = {}
+            for (_, fut, loop), error in zip(batch, errors, strict=True):
+                by_loop.setdefault(loop, []).append((fut, error))
+            for loop, settled in by_loop.items():
+                loop.call_soon_threadsafe(_settle_all, settled)
+
+    def _check(self, w: Write, high: dict[str, int]) -> None:
+        """Refuse a write whose first event would not follow the session's last stored one."""
+        if not w.events:
+            return
+        if w.session not in high:
+            high[w.session] = self._last_seq(w.session)
+        first = w.events[0][0]
+        if first != high[w.session] + 1:
+            raise Gap(f"session {w.session}: event {first} would not follow {high[w.session]}")
+
+
+class EventStore(LogWriter):
+    """The log of every session on this server: appended by one writer, read on demand."""
+
+    def __init__(self, path: str | Path, *, durable: bool = True) -> None:
+        self.path = str(path)
+        self.durable = durable
+        self._db = connect(self.path, durable=durable)
+        self._start_writer()
 
     # -- reading (in any thread: each read has its own connection) --------------------------
 
@@ -221,42 +289,8 @@ class EventStore:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def append(self, write: Write) -> asyncio.Future[None]:
-        """Queue ``write``; the future resolves once it is committed (or fails with why not)."""
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] = loop.create_future()
-        with self._cv:
-            if self._closing:
-                raise RuntimeError("event store is closed")
-            self._queue.append((write, fut, loop))
-            self._cv.notify()
-        return fut
-
-    def close(self) -> None:
-        with self._cv:
-            self._closing = True
-            self._cv.notify()
-        self._thread.join()
+    def _close_connections(self) -> None:
         self._db.close()
-
-    def _run(self) -> None:
-        while True:
-            with self._cv:
-                while not self._queue and not self._closing:
-                    self._cv.wait()
-                batch, self._queue = self._queue, []
-                if not batch and self._closing:
-                    return
-            try:
-                errors = self._commit([w for w, _, _ in batch])
-            except BaseException as exc:  # the transaction as a whole: full disk, I/O error
-                errors = [exc] * len(batch)
-            # One wake-up of each waiting loop per transaction, not one per write.
-            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[None], BaseException | None]]] = {}
-            for (_, fut, loop), error in zip(batch, errors, strict=True):
-                by_loop.setdefault(loop, []).append((fut, error))
-            for loop, settled in by_loop.items():
-                loop.call_soon_threadsafe(_settle_all, settled)
 
     def _commit(self, writes: list[Write]) -> list[BaseException | None]:
         """Commit ``writes`` in one transaction; a write that cannot follow the log fails alone."""
@@ -292,15 +326,8 @@ class EventStore:
         self.commits += 1
         return errors
 
-    def _check(self, w: Write, high: dict[str, int]) -> None:
-        if not w.events:
-            return
-        if w.session not in high:
-            row = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE session = ?", (w.session,))
-            high[w.session] = row.fetchone()[0]
-        first = w.events[0][0]
-        if first != high[w.session] + 1:
-            raise Gap(f"session {w.session}: event {first} would not follow {high[w.session]}")
+    def _last_seq(self, session: str) -> int:
+        return self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE session = ?", (session,)).fetchone()[0]
 
     def _insert(self, w: Write) -> None:
         db = self._db
