@@ -16,7 +16,7 @@ from workshop.commands import AnyCommand
 from workshop.events import Event
 from workshop.state import Role, State
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: roles, rounds, KPIs, check-ins, milestone status (new events an older client cannot read)
 Secret = Annotated[str, msgspec.Meta(max_length=128)]
 
 

@@ -18,7 +18,7 @@ from client.dialogs.forms import NameDialog
 from workshop import commands as c
 from workshop.state import State
 
-FRAME = 1 / 15  # the most often the screens are redrawn for incoming events, in seconds
+FRAME = 1 / 10  # the most often the screens are redrawn for incoming events, in seconds
 
 # Refusals are titled by what did not happen, as the person would say it.
 REFUSED: dict[type[c.Command], str] = {

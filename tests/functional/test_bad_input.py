@@ -206,6 +206,8 @@ async def test_handshake_refusals(live: LiveServer) -> None:
         ("command first", encode(c.SetStage(id="1", index=1)), "not_joined"),
         ("empty name", encode(Hello(code=code, name="  ")), "invalid"),
         ("name with escape", encode(Hello(code=code, name="Ana\x1b[31m")), "invalid"),
+        # A 0.1/0.2 client could not read the check-in and KPI events: told to update, not fed them.
+        ("older protocol", encode(Hello(code=code, name="Old", version=1)), "unsupported_version"),
     ]:
         async with connect(live.url, proxy=None) as ws:
             await ws.send(frame, text=True)
