@@ -11,6 +11,7 @@ import msgspec
 
 from workshop import commands as c
 from workshop import events as e
+from workshop.agenda import CHECKIN_STAGES
 from workshop.protocol import event_decoder
 from workshop.reducer import apply
 from workshop.rules import Actor, Rejection, decide, decide_create, decide_join
@@ -23,11 +24,21 @@ PEOPLE = ((FAC, "Fay"), (ANA, "Ana"), (BEN, "Ben"))
 
 
 class Rehearsal:
-    def __init__(self, goal: str = "30 new leads a month", people: tuple[tuple[Actor, str], ...] = PEOPLE) -> None:
+    def __init__(
+        self,
+        goal: str = "30 new leads a month",
+        people: tuple[tuple[Actor, str], ...] = PEOPLE,
+        continues: State | None = None,
+    ) -> None:
+        """A workshop, or (``continues`` given) a check-in carrying that session's goal and numbers."""
         self.state = State()
         self.log: list[tuple[int, e.EventBody]] = []
         self.n = 0
-        self._append(decide_create("s", goal, State().agenda))
+        if continues is None:
+            self._append(decide_create("s", goal, State().agenda))
+        else:
+            session = f"{continues.session}+"
+            self._append(decide_create(session, "", CHECKIN_STAGES, continues=continues))
         for n, (who, name) in enumerate(people):  # the first to join runs the session
             self._append(decide_join(self.state, who.id, name, "facilitator" if n == 0 else "participant"))
 

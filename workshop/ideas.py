@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 
 from workshop.state import Idea, State, log_order
 
-SortKey = tuple[int, str, int, str, int, str, str, tuple[int, str]]
+SortKey = tuple[int, str, int, str, int, str, str, tuple[int, int, str]]
 
 
 def _sort_key(state: State, totals: dict[str, int] | None = None) -> Callable[[Idea], SortKey]:

@@ -12,11 +12,12 @@ import hashlib
 import hmac
 
 import msgspec
+from msgspec.structs import replace
 
 from workshop import commands as c
 from workshop import events as e
 from workshop.agenda import SMART_FIELDS, AgendaError, Stage, validate_agenda
-from workshop.state import Idea, Kpi, Measurement, Milestone, Participant, Role, SmartSheet, State
+from workshop.state import Idea, Kpi, Measurement, Milestone, Participant, Role, SmartSheet, State, item_id
 from workshop.text import problem
 
 LIMITS = {
@@ -143,7 +144,7 @@ def decide(state: State, actor: Actor, cmd: c.Command, now: float) -> list[e.Eve
                 or [e.KpiSet(name=name, value=value)]
             )
         case c.DefineKpi():
-            return _define_kpi(state, cmd, next_id)
+            return _define_kpi(state, cmd)
         case c.RecordActual(kpi=kid, value=value, period=period):
             if stage.kind not in ("numbers", "review"):
                 return _wrong_stage(state, "Recording a KPI's actual")
@@ -189,7 +190,7 @@ def decide(state: State, actor: Actor, cmd: c.Command, now: float) -> list[e.Eve
                 return Rejection(code="not_found", message=f"no KPI {sheet.kpi} to measure the goal by")
             return _sheet_problem(sheet, require_all=True) or [e.GoalAdopted(sheet=sheet)]
         case c.SaveMilestone():
-            return _save_milestone(state, cmd, next_id)
+            return _save_milestone(state, cmd)
         case c.RemoveMilestone(milestone=mid):
             if err := _timeline_open(state, "Removing a milestone"):
                 return err
@@ -309,7 +310,7 @@ def _timeline_open(state: State, doing: str) -> Rejection | None:
     return None
 
 
-def _save_milestone(state: State, cmd: c.SaveMilestone, next_id: str) -> list[e.EventBody] | Rejection:
+def _save_milestone(state: State, cmd: c.SaveMilestone) -> list[e.EventBody] | Rejection:
     if err := _timeline_open(state, "Editing the timeline"):
         return err
     if cmd.milestone and cmd.milestone not in state.milestones:
@@ -323,7 +324,7 @@ def _save_milestone(state: State, cmd: c.SaveMilestone, next_id: str) -> list[e.
             return Rejection(code="not_found", message=f"no idea {iid} to link")
     if cmd.owner_id and state.role_of(cmd.owner_id) is None:
         return Rejection(code="not_found", message="the owner is not in this session")
-    mid = cmd.milestone or next_id
+    mid = cmd.milestone or item_id(state, state.seq + 1)
     if cmd.parent and (cmd.parent not in state.milestones or cmd.parent == mid or _descends(state, cmd.parent, mid)):
         return _bad("the parent must be another milestone of this timeline, not one of its own parts")
     old = state.milestones.get(mid)
@@ -362,7 +363,7 @@ def _owns(state: State, actor: Actor, owner: str, owner_id: str | None = None) -
     return me is not None and bool(owner) and me.name.casefold() == owner.strip().casefold()
 
 
-def _define_kpi(state: State, cmd: c.DefineKpi, next_id: str) -> list[e.EventBody] | Rejection:
+def _define_kpi(state: State, cmd: c.DefineKpi) -> list[e.EventBody] | Rejection:
     if cmd.kpi and cmd.kpi not in state.kpis:
         return Rejection(code="not_found", message=f"no KPI {cmd.kpi}")
     problem = (
@@ -374,7 +375,7 @@ def _define_kpi(state: State, cmd: c.DefineKpi, next_id: str) -> list[e.EventBod
     )
     if problem:
         return problem
-    kid = cmd.kpi or next_id
+    kid = cmd.kpi or item_id(state, state.seq + 1)
     old = state.kpis.get(kid)
     kpi = Kpi(
         id=kid, name=cmd.name, unit=cmd.unit, baseline=cmd.baseline, baseline_period=cmd.baseline_period,
@@ -410,7 +411,9 @@ def decide_create(
         team_goal=continues.team_goal,
         kpis=tuple(continues.kpis.values()),
         measurements=continues.measurements,
-        milestones=tuple(continues.milestones.values()),
+        # A milestone's linked ideas are positions in the log of the session that linked them;
+        # here the same positions are other ideas (a challenge posted today), so links stay behind.
+        milestones=tuple(replace(m, idea_ids=()) for m in continues.milestones.values()),
         next_checkin=continues.next_checkin,
         checkin_cadence=continues.checkin_cadence,
     )

@@ -21,9 +21,37 @@ STATUS_LABELS: dict[str, str] = {
 }  # fmt: skip
 
 
-def log_order(item_id: str) -> tuple[int, str]:
-    """Sort key putting ids made from log positions ("9" before "10") in the order they arose."""
-    return (len(item_id), item_id)
+def log_order(item_id: str) -> tuple[int, int, str]:
+    """Sort key putting ids made from log positions ("9" before "10") in the order they arose.
+
+    An id minted in a check-in (``"1.12"``, see :func:`item_id`) comes after the workshop's and
+    the earlier check-ins' ids, whatever its position in its own log.
+    """
+    n, _, pos = item_id.rpartition(".")
+    return (int(n) if n.isdigit() else 0, len(pos), pos)
+
+
+def item_id(state: State, position: int) -> str:
+    """The id of a milestone or KPI made at log ``position`` of ``state``'s session.
+
+    A workshop's ids are its log positions. A check-in's log starts again at 1 while the
+    milestones and KPIs it carries keep their ids, so its own are prefixed with its place in
+    the chain (``"1.12"``: check-in 1, position 12): an id made here never replaces one carried.
+    """
+    return f"{len(state.chain)}.{position}" if state.chain else str(position)
+
+
+def minted_in(state: State, item: str) -> tuple[str, str]:
+    """The session that made ``item`` (an id from :func:`item_id`) and its position there.
+
+    Ids that no session of ``state``'s chain made (a release 0.2 KPI is named by its name)
+    belong to the chain's first session.
+    """
+    sessions = (*state.chain, state.session)
+    n, _, pos = item.rpartition(".")
+    if n.isdigit() and int(n) < len(sessions):
+        return sessions[int(n)], pos
+    return sessions[0], item
 
 
 class Participant(msgspec.Struct, frozen=True, kw_only=True):
