@@ -7,6 +7,11 @@ check-in through ``decide`` and ``apply`` until the check-in's positions reach t
 
 from __future__ import annotations
 
+import datetime as dt
+
+import icalendar
+from dateutil.rrule import rrulestr
+
 from tests.rehearsal import ANA, BEN, FAC, Rehearsal
 from workshop import commands as c
 from workshop.export import render
@@ -87,3 +92,48 @@ def test_a_checkin_replays_alone() -> None:
     check.do(FAC, c.SaveMilestone, title="Step", owner="Ben", due="2027-03-01")
     assert _replayed(check) == check.state
 
+
+def _calendar(state: State) -> dict[str, icalendar.Event]:
+    cal = icalendar.Calendar.from_ical(render(state, "ics"))
+    return {str(ev["SUMMARY"]): ev for ev in cal.walk("VEVENT")}
+
+
+def _dates(event: icalendar.Event, n: int) -> list[dt.date]:
+    """The first ``n`` days ``event`` falls on, expanded the way RFC 5545 reads its RRULE."""
+    start = event.decoded("DTSTART")
+    rule = rrulestr(event["RRULE"].to_ical().decode(), dtstart=dt.datetime.combine(start, dt.time()))
+    return [d.date() for d in rule[:n]]
+
+
+def test_series_due_at_the_end_of_a_month_come_back_every_month() -> None:
+    """Without this, a monthly milestone due on the 31st vanished from every shorter month."""
+    w = Rehearsal()
+    w.stage("timeline")
+    w.do(FAC, c.SaveMilestone, title="Month closes", owner="Ana", due="2027-01-31", cadence="monthly")
+    w.do(FAC, c.SaveMilestone, title="Newsletter", owner="Ana", due="2027-01-30", cadence="monthly")
+    w.do(FAC, c.SaveMilestone, title="Board pack", owner="Ana", due="2026-12-31", cadence="quarterly")
+    w.do(FAC, c.SaveMilestone, title="Webinar", owner="Ana", due="2027-01-15", cadence="monthly")
+    w.do(FAC, c.ScheduleCheckin, date="2027-01-29", cadence="monthly")
+    events = _calendar(w.state)
+    assert _dates(events["Month closes"], 4) == [dt.date(2027, 1, 31), dt.date(2027, 2, 28), dt.date(2027, 3, 31),
+                                                 dt.date(2027, 4, 30)]  # fmt: skip
+    assert _dates(events["Newsletter"], 3) == [dt.date(2027, 1, 30), dt.date(2027, 2, 28), dt.date(2027, 3, 30)]
+    assert _dates(events["Board pack"], 3) == [dt.date(2026, 12, 31), dt.date(2027, 3, 31), dt.date(2027, 6, 30)]
+    assert _dates(events["Webinar"], 2) == [dt.date(2027, 1, 15), dt.date(2027, 2, 15)]
+    checkins = next(ev for title, ev in events.items() if title.startswith("Check-in"))
+    assert _dates(checkins, 2) == [dt.date(2027, 1, 29), dt.date(2027, 2, 28)]
+
+
+def test_a_milestone_made_in_a_checkin_has_its_own_calendar_uid_kept_by_later_exports() -> None:
+    """Without this, a check-in's new milestone took the UID of a workshop milestone and replaced it in calendars."""
+    workshop = _workshop().state
+    check = Rehearsal(continues=workshop)
+    check.stage("recalibrate")
+    while check.state.seq <= max(int(m) for m in workshop.milestones):  # a position equal to a carried id
+        check.do(FAC, c.SaveMilestone, title=f"Step {check.state.seq}", owner="Ben", due="2027-03-01")
+    uids = {title: str(ev["UID"]) for title, ev in _calendar(check.state).items()}
+    assert len(set(uids.values())) == len(uids)
+    before = {title: str(ev["UID"]) for title, ev in _calendar(workshop).items()}
+    assert all(uids[title] == uid for title, uid in before.items())  # the workshop's UIDs are unchanged
+    later = {title: str(ev["UID"]) for title, ev in _calendar(Rehearsal(continues=check.state).state).items()}
+    assert later == uids
