@@ -137,3 +137,13 @@ def test_a_milestone_made_in_a_checkin_has_its_own_calendar_uid_kept_by_later_ex
     assert all(uids[title] == uid for title, uid in before.items())  # the workshop's UIDs are unchanged
     later = {title: str(ev["UID"]) for title, ev in _calendar(Rehearsal(continues=check.state).state).items()}
     assert later == uids
+
+
+def test_negative_figures_stay_numbers_in_the_csv_and_text_stays_defused() -> None:
+    """Without this, a KPI falling below zero was written '-3.5, which a spreadsheet reads as text."""
+    w = Rehearsal()
+    w.stage("review")
+    w.do(FAC, c.DefineKpi, name="Churn change", unit="%", baseline=-3.5, target=-1, baseline_period="=Q3")
+    rows = [line for line in render(w.state, "csv").splitlines() if line.startswith("kpi,")]
+    assert rows[0].split(",")[14:17] == ["-3.5", "%", "'=Q3"]
+    assert rows[1].split(",")[14] == "-1"

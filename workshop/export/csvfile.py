@@ -30,11 +30,17 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def cell(value: object) -> str | int:
-    """A value safe to put in a spreadsheet cell."""
+    """A value safe to put in a spreadsheet cell.
+
+    A figure (a KPI's -3.5 % change) is written as the number it is: only text can be a formula,
+    and a ``'`` before a negative figure would make the spreadsheet read it as text.
+    """
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
         return value
+    if isinstance(value, float):
+        return number(value)
     text = printable(str(value))
     return "'" + text if text.startswith(_FORMULA_START) else text
 
@@ -71,7 +77,6 @@ def render_csv(state: State) -> str:
                 kind="vote", stage=titles.get(idea.stage, idea.stage) if idea else "",
                 category=idea.category if idea else "", idea_id=iid, voter=names.get(voter, voter), dots=dots,
             )  # fmt: skip
-    # The agreed timeline: a milestone's linked ideas go in idea_id, its state in status.
     # The timeline: a milestone's linked ideas go in idea_id; status is its reported one once
     # reported, else whether the timeline was finalised.
     agreed = "finalised" if state.finalised else "draft"
@@ -81,14 +86,14 @@ def render_csv(state: State) -> str:
             status=m.status if m.status != "not_started" else agreed, note=m.status_note, parent=parent)  # fmt: skip
     for k in state.kpis.values():
         if k.baseline is not None:
-            row(kind="kpi", text=k.name, status="baseline", value=number(k.baseline), unit=k.unit,
+            row(kind="kpi", text=k.name, status="baseline", value=k.baseline, unit=k.unit,
                 period=k.baseline_period, owner=k.owner)  # fmt: skip
         elif k.note:
             row(kind="kpi", text=k.name, status="noted", note=k.note, owner=k.owner)
         for m in measurements(state, k.id):
-            row(kind="kpi", text=k.name, status="actual", value=number(m.value), unit=k.unit, period=m.period,
+            row(kind="kpi", text=k.name, status="actual", value=m.value, unit=k.unit, period=m.period,
                 owner=k.owner)  # fmt: skip
         if k.target is not None:
-            row(kind="kpi", text=k.name, status="target", value=number(k.target), unit=k.unit, due=k.target_date,
+            row(kind="kpi", text=k.name, status="target", value=k.target, unit=k.unit, due=k.target_date,
                 owner=k.owner)  # fmt: skip
     return out.getvalue()
