@@ -89,7 +89,7 @@ def month(date: str) -> str:
 
 
 def by_period(state: State) -> list[tuple[str, list[tuple[str, list[Milestone]]]]]:
-    """The timeline grouped by quarter, then month, in date order; parents before their parts."""
+    """The timeline grouped by quarter, then month, in date order (a part says its parent where shown)."""
     timeline = state.timeline()
     out: list[tuple[str, list[tuple[str, list[Milestone]]]]] = []
     for q, in_quarter in groupby(timeline, key=lambda m: quarter(m.due)):
@@ -98,11 +98,9 @@ def by_period(state: State) -> list[tuple[str, list[tuple[str, list[Milestone]]]
     return out
 
 
-def depth(state: State, m: Milestone) -> int:
-    """How many parents ``m`` has (0 for a milestone of the year)."""
-    n, seen = 0, {m.id}
-    while m.parent and m.parent in state.milestones and m.parent not in seen:
-        m = state.milestones[m.parent]
-        seen.add(m.id)
-        n += 1
-    return n
+def next_checkin(state: State) -> str:
+    """``Next check-in: 2027-01-15, then monthly.``, or ``""`` when none is set; one check-in says no "then"."""
+    if not state.next_checkin:
+        return ""
+    then = "" if state.checkin_cadence == "once" else f", then {state.checkin_cadence}"
+    return f"Next check-in: {state.next_checkin}{then}."

@@ -11,7 +11,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from client.widgets.plain import plain
-from workshop.progress import Point, describe, milestone_progress, number, series, share_of_the_way
+from workshop.progress import Point, describe, milestone_progress, next_checkin, number, series, share_of_the_way
 from workshop.state import STATUS_LABELS, Kpi, State
 
 BRAILLE = 0x2800
@@ -84,7 +84,8 @@ def progress(state: State, width: int = 40) -> Text:
             for line in chart(kpi, points, width=width):
                 out.append_text(line)
                 out.append("\n")
-            labels = "  ".join(p.label for p in points) + (f"  → target {kpi.target_date}" if kpi.target else "")
+            to_target = f"  → target {kpi.target_date}" if kpi.target is not None else ""  # a target of 0 too
+            labels = "  ".join(p.label for p in points) + to_target
             out.append(" " * 8)
             out.append_text(plain(labels, "dim"))
             out.append("\n")
@@ -103,5 +104,5 @@ def progress(state: State, width: int = 40) -> Text:
                     out.append_text(plain(m.status_note, "italic"))
                 out.append("\n")
     if state.next_checkin:
-        out.append(f"\nNext check-in: {state.next_checkin}, then {state.checkin_cadence}.", style="bold")
+        out.append(f"\n{next_checkin(state)}", style="bold")
     return out

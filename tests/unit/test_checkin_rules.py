@@ -147,3 +147,16 @@ def test_negative_figures_stay_numbers_in_the_csv_and_text_stays_defused() -> No
     rows = [line for line in render(w.state, "csv").splitlines() if line.startswith("kpi,")]
     assert rows[0].split(",")[14:17] == ["-3.5", "%", "'=Q3"]
     assert rows[1].split(",")[14] == "-1"
+
+
+def test_a_target_of_zero_and_a_single_next_checkin_read_as_people_would_say_them() -> None:
+    """Without this, the chart of a KPI going down to zero lost its target, and one check-in read "then once"."""
+    from client.widgets.progress import progress
+
+    w = Rehearsal()
+    w.stage("review")
+    w.do(FAC, c.DefineKpi, name="Open defects", baseline=12, baseline_period="Q3", target=0, target_date="2027-06-30")
+    w.do(FAC, c.ScheduleCheckin, date="2027-01-15", cadence="once")
+    shown = progress(w.state).plain
+    assert "→ target 2027-06-30" in shown and "Next check-in: 2027-01-15." in shown and "then" not in shown
+    assert "Next check-in: 2027-01-15.\n" in render(w.state, "md")

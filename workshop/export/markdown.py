@@ -21,6 +21,7 @@ from workshop.progress import (
     latest,
     measurements,
     milestone_progress,
+    next_checkin,
     number,
     series,
     share_of_the_way,
@@ -172,7 +173,7 @@ class _Writer:
             at_risk = f"; at risk: {risky}." if risky else "."
             self.line(f"Milestones: {progress.done} of {progress.total} done{at_risk}")
         if self.s.next_checkin:
-            self.line(f"Next check-in: {self.s.next_checkin}, then {self.s.checkin_cadence}.")
+            self.line(next_checkin(self.s))
 
     def smart(self) -> None:
         self.section("SMART goal")
