@@ -28,7 +28,18 @@ def series(state: State, kpi: Kpi) -> list[Point]:
 
 
 def measurements(state: State, kpi_id: str) -> list[Measurement]:
-    return [m for m in state.measurements if m.kpi == kpi_id]
+    """``kpi_id``'s figures as they stand: one per period, in the order the periods were first reported.
+
+    A figure recorded again for a period it already has (a typo put right, December's count
+    corrected in February) replaces the earlier one where it stood, rather than adding a second
+    point for that period or becoming the latest figure. The log and the state keep every
+    figure recorded; the period is compared as people type it, ignoring case and spaces.
+    """
+    standing: dict[str, Measurement] = {}
+    for m in state.measurements:
+        if m.kpi == kpi_id:
+            standing[" ".join(m.period.casefold().split())] = m  # a known key keeps its place
+    return list(standing.values())
 
 
 def latest(state: State, kpi: Kpi) -> float | None:

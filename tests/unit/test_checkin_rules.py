@@ -15,6 +15,7 @@ from dateutil.rrule import rrulestr
 from tests.rehearsal import ANA, BEN, FAC, Rehearsal
 from workshop import commands as c
 from workshop.export import render
+from workshop.progress import series, share_of_the_way
 from workshop.state import SmartSheet, State, log_order
 
 SHEET = SmartSheet(specific="30 leads a month", measurable="Qualified leads", achievable="Webinars",
@@ -160,3 +161,22 @@ def test_a_target_of_zero_and_a_single_next_checkin_read_as_people_would_say_the
     shown = progress(w.state).plain
     assert "→ target 2027-06-30" in shown and "Next check-in: 2027-01-15." in shown and "then" not in shown
     assert "Next check-in: 2027-01-15.\n" in render(w.state, "md")
+
+
+def test_a_figure_recorded_again_for_its_period_corrects_it_everywhere() -> None:
+    """Without this, a corrected December figure became the KPI's latest and December showed twice."""
+    w = Rehearsal()
+    w.stage("review")
+    w.do(FAC, c.DefineKpi, name="Leads", baseline=20, baseline_period="Q3", target=30, target_date="2027-06-30")
+    (kpi,) = w.state.kpis
+    for value, period in ((22, "December 2026"), (25, "January 2027"), (21, "december  2026")):
+        w.do(FAC, c.RecordActual, kpi=kpi, value=value, period=period)
+    assert len(w.state.measurements) == 3  # the log keeps every figure given
+    assert [(p.label, p.value) for p in series(w.state, w.state.kpis[kpi])] == [
+        ("Q3", 20),
+        ("december  2026", 21),
+        ("January 2027", 25),
+    ]
+    assert share_of_the_way(w.state, w.state.kpis[kpi]) == 0.5
+    assert [row.split(",")[14] for row in render(w.state, "csv").splitlines() if ",actual," in row] == ["21", "25"]
+    assert "line [20, 21, 25]" in render(w.state, "md")
