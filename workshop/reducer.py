@@ -43,9 +43,9 @@ def _fold(s: State, ev: e.EventBody) -> State:
             return replace(
                 s, chain=c.chain, goal=c.goal, team_goal=c.team_goal, kpis={k.id: k for k in c.kpis},
                 measurements=c.measurements,
-                # Idea links name the previous session's ideas; logs written before they were left
-                # behind still carry them, and here they would name this session's ideas instead.
-                milestones={m.id: replace(m, idea_ids=()) for m in c.milestones},
+                # Idea links and owners' seats name the previous session's ideas and seats; logs
+                # written before they were left behind still carry them (see rules.decide_create).
+                milestones={m.id: replace(m, idea_ids=(), owner_id=None) for m in c.milestones},
                 next_checkin=c.next_checkin, checkin_cadence=c.checkin_cadence,
             )  # fmt: skip
         case e.KpiDefined(kpi=kpi):

@@ -411,9 +411,11 @@ def decide_create(
         team_goal=continues.team_goal,
         kpis=tuple(continues.kpis.values()),
         measurements=continues.measurements,
-        # A milestone's linked ideas are positions in the log of the session that linked them;
-        # here the same positions are other ideas (a challenge posted today), so links stay behind.
-        milestones=tuple(replace(m, idea_ids=()) for m in continues.milestones.values()),
+        # A milestone's linked ideas are positions in the log of the session that linked them, and
+        # an owner picked from the room is a seat there: here the same positions are other ideas
+        # (a challenge posted today) and everyone has a new seat, so both stay behind; the owner
+        # is then known by name, as one typed in.
+        milestones=tuple(replace(m, idea_ids=(), owner_id=None) for m in continues.milestones.values()),
         next_checkin=continues.next_checkin,
         checkin_cadence=continues.checkin_cadence,
     )

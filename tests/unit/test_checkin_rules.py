@@ -16,6 +16,7 @@ from tests.rehearsal import ANA, BEN, FAC, Rehearsal
 from workshop import commands as c
 from workshop.export import render
 from workshop.progress import series, share_of_the_way
+from workshop.rules import Actor
 from workshop.state import SmartSheet, State, log_order
 
 SHEET = SmartSheet(specific="30 leads a month", measurable="Qualified leads", achievable="Webinars",
@@ -180,3 +181,18 @@ def test_a_figure_recorded_again_for_its_period_corrects_it_everywhere() -> None
     assert share_of_the_way(w.state, w.state.kpis[kpi]) == 0.5
     assert [row.split(",")[14] for row in render(w.state, "csv").splitlines() if ",actual," in row] == ["21", "25"]
     assert "line [20, 21, 25]" in render(w.state, "md")
+
+
+def test_an_owner_picked_from_the_workshop_room_reports_on_the_milestone_at_the_checkin() -> None:
+    """Without this, the owner picked from the room could not report at a check-in, where their seat is new."""
+    w = Rehearsal()
+    w.stage("timeline")
+    w.do(FAC, c.SaveMilestone, title="First webinar", owner="Ana", owner_id=ANA.id, due="2027-01-29")
+    (webinar,) = w.state.milestones
+    ana_again, ben_again = Actor(id="a2", seal_key=b"a2"), Actor(id="b2", seal_key=b"b2")
+    check = Rehearsal(people=((FAC, "Fay"), (ana_again, "Ana"), (ben_again, "Ben")), continues=w.state)
+    assert check.state.milestones[webinar].owner_id is None  # it named a seat of the workshop
+    check.stage("milestones")
+    check.refuse(ben_again, c.SetMilestoneStatus, milestone=webinar, status="done")
+    check.do(ana_again, c.SetMilestoneStatus, milestone=webinar, status="on_track", note="Speaker booked")
+    assert check.state.milestones[webinar].status == "on_track"
