@@ -73,7 +73,8 @@ async def test_each_stage_shows_what_can_be_done_and_focus_is_there(live: LiveSe
             takes_ideas = bool(stage.categories)
             assert ana.screen.query_one("#idea-text").display == takes_ideas, stage.key
             if takes_ideas:
-                assert on_screen(ana, "#post"), f"{stage.key}: the Post button is off screen at {size}"
+                # The box was just shown for this stage: wait for the layout that places it, then it must fit.
+                await settle(ap, lambda: on_screen(ana, "#post"))
                 chosen = ana.screen.query_one("#category", Select).value
                 assert chosen is Select.NULL or len(stage.categories) == 1  # nothing is filed by default
             assert ("dot" in footer) == (stage.kind == "vote"), f"{stage.key}: {footer!r}"
