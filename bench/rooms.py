@@ -124,6 +124,10 @@ class Server:
     def cpu(self) -> float:
         return cpu_seconds(self.proc.pid)
 
+    def loop_cpu(self) -> float:
+        """The CPU of the event loop's thread alone (the rest is the log writer's thread)."""
+        return cpu_seconds(self.proc.pid, self.proc.pid)
+
     def rss_kib(self) -> int:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -198,12 +202,15 @@ async def run(
 
             tasks = [asyncio.create_task(poster(room, m)) for room, members in rooms for m in members]
             if profile:  # py-spy samples the server while the room posts (pip install py-spy)
-                spy = ["py-spy", "record", "--gil", "--pid", str(server.proc.pid), "--format", "raw", "-o", profile]
+                spy = ["py-spy", "record", "--gil", "--rate", "1000", "--pid", str(server.proc.pid)]
+                spy += ["--format", "raw", "-o", profile]
                 tasks.append(asyncio.create_task(_spy([*spy, "--duration", str(int(seconds)), "--nonblocking"])))
             await asyncio.sleep(min(3.0, seconds / 3))  # warm up: every poster has started
             p0, e0, c0, t0 = counts.posts, counts.events, server.cpu(), time.monotonic()
+            m0 = server.loop_cpu()
             await asyncio.sleep(seconds)
             p1, e1, c1, t1 = counts.posts, counts.events, server.cpu(), time.monotonic()
+            m1 = server.loop_cpu()
             stop.set()
             for task in tasks:
                 task.cancel()
@@ -215,6 +222,7 @@ async def run(
                 "cpu_per_post_ms": 1000 * (c1 - c0) / max(posts, 1),
                 "net_per_post_ms": 1000 * max(0.0, c1 - c0 - idle_rate * elapsed) / max(posts, 1),
                 "idle_share": idle_rate,
+                "writer_per_post_ms": 1000 * max(0.0, (c1 - c0) - (m1 - m0)) / max(posts, 1),
                 "kib_per_connection": rss_joined / (sessions * (people + (0 if raw else 1))),
                 "errors": len(counts.errors),
             }
@@ -251,6 +259,7 @@ def main() -> None:
             f"{r['deliveries_per_s']:.0f} deliveries/s, server CPU {100 * r['cpu_share']:.1f}% of a core, "
             f"{r['cpu_per_post_ms']:.3f} ms per post ({r['net_per_post_ms']:.3f} beyond the idle "
             f"{100 * r['idle_share']:.1f}%), {r['kib_per_connection']:.1f} KiB RSS per connection"
+            + (f"; log writer thread {r['writer_per_post_ms']:.3f} ms per post" if target == "workshop" else "")
             + (f", {r['errors']} errors" if r["errors"] else ""),
             flush=True,
         )

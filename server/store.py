@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import queue
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -147,8 +148,10 @@ class LogWriter:
     """
 
     def _start_writer(self) -> None:
-        self._queue: list[tuple[Write, asyncio.Future[None], asyncio.AbstractEventLoop]] = []
-        self._cv = threading.Condition()
+        # A C queue: the writer sleeps in one blocking get() with the GIL released, and the
+        # event loop hands it a write without taking a Python-level lock.
+        self._queue: queue.SimpleQueue[tuple[Write, asyncio.Future[None], asyncio.AbstractEventLoop] | None]
+        self._queue = queue.SimpleQueue()
         self._closing = False
         self._high: dict[str, int] = {}  # session -> last committed seq (writer thread only)
         self._thread = threading.Thread(target=self._run, name="event-store-writer", daemon=True)
@@ -157,19 +160,16 @@ class LogWriter:
 
     def append(self, write: Write) -> asyncio.Future[None]:
         """Queue ``write``; the future resolves once it is committed (or fails with why not)."""
+        if self._closing:
+            raise RuntimeError("event store is closed")
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
-        with self._cv:
-            if self._closing:
-                raise RuntimeError("event store is closed")
-            self._queue.append((write, fut, loop))
-            self._cv.notify()
+        self._queue.put((write, fut, loop))
         return fut
 
     def close(self) -> None:
-        with self._cv:
-            self._closing = True
-            self._cv.notify()
+        self._closing = True
+        self._queue.put(None)  # after every write queued before it
         self._thread.join()
         self._close_connections()
 
@@ -183,22 +183,31 @@ class LogWriter:
         raise NotImplementedError
 
     def _run(self) -> None:
-        while True:
-            with self._cv:
-                while not self._queue and not self._closing:
-                    self._cv.wait()
-                batch, self._queue = self._queue, []
-                if not batch and self._closing:
-                    return
-            try:
-                errors = self._commit([w for w, _, _ in batch])
-            except BaseException as exc:  # the transaction as a whole: full disk, I/O error, database gone
-                errors = [exc] * len(batch)
-            # One wake-up of each waiting loop per transaction, not one per write.
-            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[None], BaseException | None]]] = {}
-            for (_, fut, loop), error in zip(batch, errors, strict=True):
-                by_loop.setdefault(loop, []).append((fut, error))
-            for loop, settled in by_loop.items():
+        closing = False
+        while not closing:
+            item = self._queue.get()
+            batch = []
+            while item is not None:
+                batch.append(item)
+                try:
+                    item = self._queue.get_nowait()  # everything queued meanwhile joins this transaction
+                except queue.Empty:
+                    break
+            closing = item is None
+            if batch:
+                self._write(batch)
+
+    def _write(self, batch: list[tuple[Write, asyncio.Future[None], asyncio.AbstractEventLoop]]) -> None:
+        try:
+            errors = self._commit([w for w, _, _ in batch])
+        except BaseException as exc:  # the transaction as a whole: full disk, I/O error, database gone
+            errors = [exc] * len(batch)
+        # One wake-up of each waiting loop per transaction, not one per write.
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[None], BaseException | None]]] = {}
+        for (_, fut, loop), error in zip(batch, errors, strict=True):
+            by_loop.setdefault(loop, []).append((fut, error))
+        for loop, settled in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # that loop has closed: nobody is waiting any more
                 loop.call_soon_threadsafe(_settle_all, settled)
 
     def _check(self, w: Write, high: dict[str, int]) -> None:
@@ -297,6 +306,8 @@ class EventStore(LogWriter):
         db = self._db
         high = dict(self._high)
         errors: list[BaseException | None] = []
+        # A savepoint per write lets one write fail alone; a transaction of one write is its own.
+        alone = len(writes) == 1
         db.execute("BEGIN IMMEDIATE")
         try:
             for w in writes:
@@ -305,15 +316,19 @@ class EventStore(LogWriter):
                 except Gap as gap:
                     errors.append(gap)
                     continue
-                db.execute("SAVEPOINT one")
+                if not alone:
+                    db.execute("SAVEPOINT one")
                 try:
                     self._insert(w)
                 except sqlite3.IntegrityError as exc:  # this write only (a duplicate key)
-                    db.execute("ROLLBACK TO one")
+                    db.execute("ROLLBACK TO one" if not alone else "ROLLBACK")
+                    if alone:
+                        return [exc]
                     db.execute("RELEASE one")
                     errors.append(exc)
                     continue
-                db.execute("RELEASE one")
+                if not alone:
+                    db.execute("RELEASE one")
                 if w.events:
                     high[w.session] = w.events[-1][0]
                 errors.append(None)
