@@ -202,7 +202,7 @@ async def run(
 
             tasks = [asyncio.create_task(poster(room, m)) for room, members in rooms for m in members]
             if profile:  # py-spy samples the server while the room posts (pip install py-spy)
-                spy = ["py-spy", "record", "--gil", "--rate", "1000", "--pid", str(server.proc.pid)]
+                spy = ["py-spy", "record", "--threads", "--rate", "1000", "--pid", str(server.proc.pid)]
                 spy += ["--format", "raw", "-o", profile]
                 tasks.append(asyncio.create_task(_spy([*spy, "--duration", str(int(seconds)), "--nonblocking"])))
             await asyncio.sleep(min(3.0, seconds / 3))  # warm up: every poster has started
