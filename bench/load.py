@@ -17,6 +17,7 @@ import itertools
 import json
 import os
 import random
+import resource
 import signal
 import socket
 import subprocess
@@ -31,6 +32,7 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from bench.allocator import steady_allocator
 from bench.raw_server import raise_nofile
 
 now = time.perf_counter
@@ -335,6 +337,7 @@ class Bench:
         self.out: dict[str, object] = {"target": target, "n": n}
         self.bg: set[asyncio.Task[None]] = set()
         self.client_cpu0 = 0.0
+        self.client_faults0 = 0
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -409,6 +412,7 @@ class Bench:
         return True
 
     def start_clock(self) -> float:
+        self.client_faults0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         self.client_cpu0 = time.process_time()
         return now()
 
@@ -444,6 +448,8 @@ class Bench:
             "cpu_s": cpu,
             # This (client) process: near "seconds", it is the bottleneck, not the server.
             "client_cpu_s": time.process_time() - self.client_cpu0,
+            # Minor page faults of this process: equal treatment of both targets (see bench.allocator).
+            "client_page_faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt - self.client_faults0,
             "cpu_us_per_delivery": cpu * 1e6 / deliveries if deliveries else float("nan"),
             # Acks as the senders saw them: each ack waits behind the events fanned out before it.
             "acks_per_s": acks / max(last_ack - t0, 1e-9),
@@ -633,6 +639,7 @@ def main() -> None:
     parser.add_argument("--profile-out", default="profile.txt", help="collapsed stacks from --profile")
     args = parser.parse_args()
     raise_nofile()
+    steady_allocator()
     with tempfile.TemporaryDirectory(prefix="workshop-bench-") as tmp:
         workdir = args.workdir or Path(tmp)
         bench = Bench(args.target, args.n, args.quick, workdir, args.profile or "", args.profile_out)
