@@ -192,6 +192,9 @@ def _serve(args: argparse.Namespace) -> int:
     from server.limits import Limits
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # A line for every connection opened and closed is noise in a room of 1,000 (and a reconnect
+    # storm writes thousands); websockets' warnings and errors still show.
+    logging.getLogger("websockets.server").setLevel(logging.WARNING)
     db = args.db or default_db()
 
     async def run() -> None:

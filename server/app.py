@@ -129,7 +129,10 @@ class WorkshopServer:
         return room.row.code
 
     def _new_room(self, row: SessionRow) -> Room:
-        return Room(row, self.store, self.clock, self.deliver, tail_size=self.limits.tail_events)
+        limits = self.limits
+        return Room(
+            row, self.store, self.clock, self.deliver, tail_size=limits.tail_events, join_linger=limits.join_linger
+        )
 
     def _register(self, room: Room) -> None:
         self.rooms[room.id] = room

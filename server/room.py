@@ -63,6 +63,9 @@ class Room:
     clock: Callable[[], float] = time.time
     deliver: Deliver = deliver  # type: ignore[assignment]
     tail_size: int = 2000  # events kept encoded for resumes; older ones are read from the store
+    # How long news of arrivals alone may wait, so that a crowd arriving shares frames. Anything
+    # else (an idea, an ack) is sent at once and takes the waiting arrivals with it.
+    join_linger: float = 0.1
     decided: State = field(default_factory=State)
     published: State = field(default_factory=State)
     tail: deque[Published] = field(default_factory=deque)
@@ -73,7 +76,8 @@ class Room:
     pending: int = 0  # writes handed to the store and not yet settled
     generation: int = 0  # bumped when a failed commit voids what was decided after it
     _presence_dirty: bool = False
-    _flush_scheduled: bool = False
+    _flush: asyncio.Handle | None = None
+    _flush_urgent: bool = False
     _unsent: list[Published] = field(default_factory=list)
     _extras: dict[Conn, list[bytes]] = field(default_factory=dict)
     # Connections welcomed since the last flush, with the seq their welcome covered.
@@ -170,7 +174,7 @@ class Room:
             self._unsent.append(item)
             if isinstance(event, ev.ParticipantRemoved):
                 self._removed.add(event.participant)
-        self._schedule_flush()
+        self._schedule_flush(urgent=not all(isinstance(event, ev.Joined) for _, event in staged))
 
     def _void(
         self,
@@ -194,10 +198,14 @@ class Room:
         self._extras.setdefault(conn, []).append(frame)
         self._schedule_flush()
 
-    def _schedule_flush(self) -> None:
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self.flush)
+    def _schedule_flush(self, urgent: bool = True) -> None:
+        if self._flush is not None:
+            if self._flush_urgent or not urgent:
+                return
+            self._flush.cancel()  # arrivals were waiting; now they go with this
+        loop = asyncio.get_running_loop()
+        self._flush_urgent = urgent
+        self._flush = loop.call_soon(self.flush) if urgent else loop.call_later(self.join_linger, self.flush)
 
     def flush(self) -> None:
         """Send everything published since the last flush: one frame per audience.
@@ -208,7 +216,9 @@ class Room:
         copy, one welcomed mid-batch (it already has the start), and any with an ack,
         which must follow the events it acknowledges.
         """
-        self._flush_scheduled = False
+        if self._flush is not None:
+            self._flush.cancel()  # called early (presence goes out): the scheduled one is not needed
+            self._flush = None
         items, self._unsent = self._unsent, []
         extras, self._extras = self._extras, {}
         fresh, self._fresh = self._fresh, {}
@@ -317,6 +327,8 @@ class Room:
 
     def _send_presence(self) -> None:
         self._presence_dirty = False
+        if self._unsent:  # who is online refers to arrivals the room must have heard of first
+            self.flush()
         came, went = tuple(self._came), tuple(self._went)
         self._came, self._went = set(), set()
         if came or went:

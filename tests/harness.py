@@ -95,6 +95,23 @@ class Seat:
     def expected(self) -> State:
         return view_state(self.room.published, self.conn.actor)
 
+    def last_seq(self) -> int:
+        """The last seq this connection was sent (its welcome's, or its last event's)."""
+        last = 0
+        for msg in self.messages():
+            if isinstance(msg, Welcome):
+                last = msg.seq if msg.snapshot is None else msg.snapshot.seq
+            elif isinstance(msg, EventMsg | Batch):
+                last = (msg.events[-1] if isinstance(msg, Batch) else msg).seq
+        return last
+
+    async def caught_up(self) -> None:
+        """Until everything the room published has reached this connection (arrivals may linger)."""
+        async with asyncio.timeout(10):
+            while self.last_seq() < self.room.published.seq and not self.outbox.closed:
+                self.outbox.arrived.clear()
+                await self.outbox.arrived.wait()
+
 
 @contextlib.contextmanager
 def seeded_credentials(seed: str) -> Iterator[None]:
@@ -117,7 +134,7 @@ class Harness:
     def __init__(self, db: Path, limits: Limits | None = None) -> None:
         self.db = db
         self.store = EventStore(db, durable=False)  # what these tests check does not depend on fsync
-        limits = limits or Limits(commands_per_second=1e9, command_burst=10**9)
+        limits = limits or Limits(commands_per_second=1e9, command_burst=10**9, join_linger=0.005)
         self.app = WorkshopServer(self.store, limits, clock=lambda: 1_000_000.0, deliver=record)  # type: ignore[arg-type]
         self.session = ""
         self.code = ""
