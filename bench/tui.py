@@ -130,7 +130,8 @@ async def per_event(
     t0 = time.monotonic()
     spy = None
     if profile:  # py-spy samples that app while the events arrive (pip install py-spy)
-        argv = ["py-spy", "record", "--pid", str(apps[profile].pid), "--format", "raw", "-o", out, "--nonblocking"]
+        argv = ["py-spy", "record", "--rate", "1000", "--pid", str(apps[profile].pid), "--format", "raw", "-o", out]
+        argv += ["--nonblocking"]
         spy = await asyncio.create_subprocess_exec(*argv, "--duration", str(int(count / 5) + 1))
     await room.paced(count, rate=5.0)
     if spy is not None:

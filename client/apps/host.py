@@ -108,7 +108,7 @@ class HostApp(LiveApp):
         # from a replica that has not heard back yet.
         self._wanted: tuple[int, float] | None = None
         self._exported: list[Path] = []
-        self._board_rows: dict[object, Row] = {}
+        self._board_rows: dict[object, object] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(id="join")
@@ -532,7 +532,7 @@ class HostApp(LiveApp):
 # -- views (pure: state in, Text out) ------------------------------------------------------
 
 
-def board(state: State, made: dict[object, Row] | None = None) -> list[Row]:
+def board(state: State, made: dict[object, object] | None = None) -> list[Row]:
     """Ideas grouped by stage and category, in board order (never posting order), one line each.
 
     The vote's progress comes first while voting, and after the reveal the ranked top ideas: what
@@ -540,14 +540,17 @@ def board(state: State, made: dict[object, Row] | None = None) -> list[Row]:
     """
     rows: list[Row] = []
     kept = dict(made or {})  # rows of the last drawing: one whose key is unchanged is reused, lines and all
+    names_same = kept.get("#names") is state.participants
     if made is not None:
         made.clear()
+        made["#names"] = state.participants
 
     def line(key: object, *parts: tuple[str, str]) -> None:
         add(key, partial(_joined, parts))
 
     def add(key: object, draw: Callable[[], Text]) -> None:
         row = kept.get(key) or Row("", key, draw)
+        assert isinstance(row, Row)
         if made is not None:
             made[key] = row
         rows.append(row)
@@ -586,17 +589,18 @@ def board(state: State, made: dict[object, Row] | None = None) -> list[Row]:
                 continue
             line(("cat", stage.key, cat, len(group)), ("  ", ""), (cat, "bold"), (f" ({len(group)})", ""))
             for i in group:
-                who = name_of(state, i.author)
-                dots = totals.get(i.id, 0) if state.revealed is not None else None
-                parts = [
-                    (f"    {number[i.id]:>3}. ", "dim"),
-                    (_one_line(i.text), ""),
-                    (" — ", "dim"),
-                    (who, "italic dim"),
-                ]
-                if dots is not None:
-                    parts.append((f"  {bar(dots, most)} {dots}", "bold cyan"))
-                line(("idea", i.id, number[i.id], i.text, who, dots, most), *parts)
+                # An event changes one idea or none: its line is found by identity and a few
+                # numbers, never by hashing the idea, so an event costs the same at 40 or 1,000.
+                shown = (number[i.id], totals.get(i.id, 0) if state.revealed is not None else None, most)
+                before = kept.get(("#idea", i.id))
+                if before is not None and before[0] is i and before[1] == shown and names_same:  # type: ignore[index]
+                    row = before[2]  # type: ignore[index]
+                else:
+                    who, (n, dots, _) = name_of(state, i.author), shown
+                    row = Row("", ("idea", i.id, i.text, who, *shown), partial(_idea_line, i, n, who, dots, most))
+                if made is not None:
+                    made[("#idea", i.id)] = (i, shown, row)
+                rows.append(row)
     if not live:
         line(("none",), ("No ideas yet.", "dim"))
     return rows

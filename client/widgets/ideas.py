@@ -26,13 +26,16 @@ class IdeaList(LineList):
     def __init__(self, id: str | None = None) -> None:
         super().__init__(id=id, empty="No ideas yet.")
         self._seen: tuple[object, ...] = ()
-        self._made: dict[tuple[object, ...], Row] = {}
+        # idea id -> (the idea object, what else its line shows, its row): reused while all are the same
+        self._made: dict[str, tuple[Idea, tuple[object, ...], Row]] = {}
+        self._order: tuple[tuple[object, ...], str, list[Idea]] = ((), "", [])
 
     def show(self, state: State, you: str) -> None:
         # The parts of the state a line depends on; the reducer replaces them only when they change.
         seen = (state.ideas, state.ballots.get(you), state.revealed, state.stage.key, state.participants)
         if len(seen) == len(self._seen) and all(a is b for a, b in zip(seen, self._seen, strict=True)):
             return
+        names_same = bool(self._seen) and self._seen[4] is state.participants
         self._seen = seen
         number = numbers(state)
         mine = state.ballots.get(you, {})
@@ -40,18 +43,31 @@ class IdeaList(LineList):
         most = max(totals.values(), default=0) if totals else 0
         rows = []
         made, self._made = self._made, {}
-        for idea in ordered(state):
-            who = "you" if idea.author == you else name_of(state, idea.author)
-            if idea.anonymous and idea.author == you:
-                who = "you, anonymously"
-            dots = totals.get(idea.id, 0) if totals is not None else None
-            key = (idea, who, mine.get(idea.id, 0), number[idea.id], dots, most)
-            row = made.get(key)  # unchanged since the last event: the same row, drawn lines and all
-            if row is None:
-                row = Row(idea.id, key, partial(label, idea, who, mine.get(idea.id, 0), number[idea.id], dots, most))
-            self._made[key] = row
+        # An event changes one idea or none: a line is compared by identity and a few numbers,
+        # never by hashing its idea, so an event costs the same at 40 ideas or 1,000.
+        for idea in self._ordered(state):
+            iid = idea.id
+            shown = (mine.get(iid, 0), number[iid], totals.get(iid, 0) if totals is not None else None, most)
+            before = made.get(iid)
+            if before is not None and before[0] is idea and before[1] == shown and names_same:
+                row = before[2]
+            else:
+                who = "you" if idea.author == you else name_of(state, idea.author)
+                if idea.anonymous and idea.author == you:
+                    who = "you, anonymously"
+                row = Row(iid, (idea, who, *shown), partial(label, idea, who, *shown))
+            self._made[iid] = (idea, shown, row)
             rows.append(row)
         self.set_rows(rows)
+
+    def _ordered(self, state: State) -> list[Idea]:
+        """:func:`ordered`, sorted again only when what it depends on changed (by identity, as the reducer keeps it)."""
+        parts, here = (state.ideas, state.revealed, state.agenda), state.stage.key
+        before, before_here, _ = self._order
+        same = len(before) == len(parts) and all(a is b for a, b in zip(before, parts, strict=False))
+        if before_here != here or not same:
+            self._order = (parts, here, ordered(state))
+        return self._order[2]
 
     @property
     def option_count(self) -> int:
