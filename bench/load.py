@@ -62,7 +62,7 @@ class Item(msgspec.Struct):
 class Frame(msgspec.Struct):
     type: str
     seq: int = 0
-    event: msgspec.Raw | None = None
+    event: msgspec.Raw = msgspec.Raw()  # empty when the frame has none
     events: list[Item] = []
     id: str = ""
     sender: int = msgspec.field(name="from", default=-1)
@@ -206,7 +206,7 @@ class Client:
         elif kind == "error":
             self.book.error(f.code or "?")
 
-    def _on_event(self, seq: int, event: msgspec.Raw | None, t: float, f: Frame) -> None:
+    def _on_event(self, seq: int, event: msgspec.Raw, t: float, f: Frame) -> None:
         if seq <= self.last_seq:
             self.dups += 1
             return
@@ -214,7 +214,7 @@ class Client:
             self.gaps += 1
         self.last_seq = seq
         if self.facilitator:
-            body = decode_event(event) if event is not None else None
+            body = decode_event(event) if len(event) else None
             if body is not None and body.type == "idea_posted" and isinstance(body.idea, IdeaRef):
                 self.book.idea_ids.append(body.idea.id)
             return
