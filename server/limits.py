@@ -19,7 +19,7 @@ class Limits:
     close_timeout: float = 2.0  # a peer that missed its pings is not waited on longer than this
     room_idle_seconds: float = 300.0  # a session nobody is in leaves memory after this long
     tail_events: int = 2000  # events per loaded session kept encoded for resumes
-    join_linger: float = 0.1  # seconds news of arrivals may wait, so a crowd joining shares frames
+    join_linger: float = 0.1  # seconds news of arrivals may wait, so a crowd joining shares frames (0: none)
     remote_sessions: int = 50  # participants in at once through a door (SSH, browser): one app process each
 
 

@@ -199,6 +199,7 @@ class Room:
         self._schedule_flush()
 
     def _schedule_flush(self, urgent: bool = True) -> None:
+        urgent = urgent or self.join_linger <= 0
         if self._flush is not None:
             if self._flush_urgent or not urgent:
                 return

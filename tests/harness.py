@@ -134,7 +134,7 @@ class Harness:
     def __init__(self, db: Path, limits: Limits | None = None) -> None:
         self.db = db
         self.store = EventStore(db, durable=False)  # what these tests check does not depend on fsync
-        limits = limits or Limits(commands_per_second=1e9, command_burst=10**9, join_linger=0.005)
+        limits = limits or Limits(commands_per_second=1e9, command_burst=10**9, join_linger=0)
         self.app = WorkshopServer(self.store, limits, clock=lambda: 1_000_000.0, deliver=record)  # type: ignore[arg-type]
         self.session = ""
         self.code = ""
