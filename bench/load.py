@@ -487,8 +487,7 @@ class Bench:
         if not self.raw:
             await self.facilitator_cmd({"type": "set_stage", "index": 3})
         await asyncio.sleep(0.5)
-        rss0, cpu0, t0 = self.server.mem(), self.server.cpu(), now()
-        client_cpu0 = time.process_time()
+        rss0, cpu0, t0 = self.server.mem(), self.server.cpu(), self.start_clock()
         sem = asyncio.Semaphore(50)
 
         async def one(i: int) -> Client:
@@ -504,7 +503,7 @@ class Bench:
 
         self.parts = list(await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(self.n))), 120 + self.n / 5))
         join_s = now() - t0
-        client_cpu = time.process_time() - client_cpu0
+        client_cpu = time.process_time() - self.client_cpu0
         await asyncio.sleep(1.5)  # let join fan-out and presence settle
         rss1 = self.server.mem()
         self.out["join"] = {

@@ -76,8 +76,7 @@ class Room:
     pending: int = 0  # writes handed to the store and not yet settled
     generation: int = 0  # bumped when a failed commit voids what was decided after it
     _presence_dirty: bool = False
-    _flush: asyncio.Handle | None = None
-    _flush_urgent: bool = False
+    _flush: asyncio.Handle | None = None  # a TimerHandle while only arrivals are waiting
     _unsent: list[Published] = field(default_factory=list)
     _extras: dict[Conn, list[bytes]] = field(default_factory=dict)
     # Connections welcomed since the last flush, with the seq their welcome covered.
@@ -201,11 +200,10 @@ class Room:
     def _schedule_flush(self, urgent: bool = True) -> None:
         urgent = urgent or self.join_linger <= 0
         if self._flush is not None:
-            if self._flush_urgent or not urgent:
+            if not (urgent and isinstance(self._flush, asyncio.TimerHandle)):
                 return
             self._flush.cancel()  # arrivals were waiting; now they go with this
         loop = asyncio.get_running_loop()
-        self._flush_urgent = urgent
         self._flush = loop.call_soon(self.flush) if urgent else loop.call_later(self.join_linger, self.flush)
 
     def flush(self) -> None:

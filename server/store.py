@@ -321,9 +321,10 @@ class EventStore(LogWriter):
                 try:
                     self._insert(w)
                 except sqlite3.IntegrityError as exc:  # this write only (a duplicate key)
-                    db.execute("ROLLBACK TO one" if not alone else "ROLLBACK")
                     if alone:
+                        db.execute("ROLLBACK")
                         return [exc]
+                    db.execute("ROLLBACK TO one")
                     db.execute("RELEASE one")
                     errors.append(exc)
                     continue

@@ -20,7 +20,7 @@ from client.connection import Connection, Credentials
 from client.dialogs.forms import ConfirmDialog, GoalDialog, InfoDialog, MergeDialog, MilestoneDialog, TextDialog
 from client.dialogs.help import HelpScreen
 from client.dialogs.numbers import ActualDialog, CheckinDialog, KpiDialog, StatusDialog
-from client.widgets.lines import LineList, Row
+from client.widgets.lines import LineList, Row, RowCache
 from client.widgets.people import PeopleList
 from client.widgets.plain import bar, clip, countdown, name_of, plain, stage_prompt, status_text
 from client.widgets.progress import progress
@@ -108,7 +108,8 @@ class HostApp(LiveApp):
         # from a replica that has not heard back yet.
         self._wanted: tuple[int, float] | None = None
         self._exported: list[Path] = []
-        self._board_rows: dict[object, object] = {}
+        self._board_rows: dict[object, Row] = {}
+        self._board_ideas = RowCache()
 
     def compose(self) -> ComposeResult:
         yield Static(id="join")
@@ -183,7 +184,7 @@ class HostApp(LiveApp):
             self.refresh_bindings()
         board_inputs = (state.ideas, state.revealed, state.dots_placed, state.stage_index, state.participants)
         if self.changed("board", *board_inputs, state.open_voting, state.budget):
-            self.query_one("#board-view", LineList).set_rows(board(state, self._board_rows))
+            self.query_one("#board-view", LineList).set_rows(board(state, self._board_rows, self._board_ideas))
         if self.changed("people", state.participants, self.conn.online, state.done, state.stage_index):
             self.query_one(PeopleList).show(state, set(self.conn.online), self.conn.you)
         if self.conn.role != "facilitator" and not self._told_demoted:
@@ -532,7 +533,7 @@ class HostApp(LiveApp):
 # -- views (pure: state in, Text out) ------------------------------------------------------
 
 
-def board(state: State, made: dict[object, object] | None = None) -> list[Row]:
+def board(state: State, made: dict[object, Row] | None = None, ideas: RowCache | None = None) -> list[Row]:
     """Ideas grouped by stage and category, in board order (never posting order), one line each.
 
     The vote's progress comes first while voting, and after the reveal the ranked top ideas: what
@@ -540,17 +541,16 @@ def board(state: State, made: dict[object, object] | None = None) -> list[Row]:
     """
     rows: list[Row] = []
     kept = dict(made or {})  # rows of the last drawing: one whose key is unchanged is reused, lines and all
-    names_same = kept.get("#names") is state.participants
     if made is not None:
         made.clear()
-        made["#names"] = state.participants
+    ideas = ideas or RowCache()
+    ideas.begin(state.participants)  # an idea's line names its author
 
     def line(key: object, *parts: tuple[str, str]) -> None:
         add(key, partial(_joined, parts))
 
     def add(key: object, draw: Callable[[], Text]) -> None:
         row = kept.get(key) or Row("", key, draw)
-        assert isinstance(row, Row)
         if made is not None:
             made[key] = row
         rows.append(row)
@@ -589,17 +589,13 @@ def board(state: State, made: dict[object, object] | None = None) -> list[Row]:
                 continue
             line(("cat", stage.key, cat, len(group)), ("  ", ""), (cat, "bold"), (f" ({len(group)})", ""))
             for i in group:
-                # An event changes one idea or none: its line is found by identity and a few
-                # numbers, never by hashing the idea, so an event costs the same at 40 or 1,000.
-                shown = (number[i.id], totals.get(i.id, 0) if state.revealed is not None else None, most)
-                before = kept.get(("#idea", i.id))
-                if before is not None and before[0] is i and before[1] == shown and names_same:  # type: ignore[index]
-                    row = before[2]  # type: ignore[index]
-                else:
-                    who, (n, dots, _) = name_of(state, i.author), shown
-                    row = Row("", ("idea", i.id, i.text, who, *shown), partial(_idea_line, i, n, who, dots, most))
-                if made is not None:
-                    made[("#idea", i.id)] = (i, shown, row)
+                n, dots = number[i.id], totals.get(i.id, 0) if state.revealed is not None else None
+                shown = (n, dots, most)
+                row = ideas.get(i.id, i, shown)
+                if row is None:
+                    who = name_of(state, i.author)
+                    draw = partial(_idea_line, i, n, who, dots, most)
+                    row = ideas.put(i.id, i, shown, Row("", ("idea", i.id, i.text, who, *shown), draw))
                 rows.append(row)
     if not live:
         line(("none",), ("No ideas yet.", "dim"))

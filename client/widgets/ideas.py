@@ -7,7 +7,7 @@ from functools import partial
 from rich.text import Text
 from textual.binding import Binding
 
-from client.widgets.lines import LineList, Row
+from client.widgets.lines import LineList, Row, RowCache
 from client.widgets.plain import bar, name_of, plain
 from workshop.ideas import live_order, numbers
 from workshop.state import Idea, State
@@ -26,8 +26,7 @@ class IdeaList(LineList):
     def __init__(self, id: str | None = None) -> None:
         super().__init__(id=id, empty="No ideas yet.")
         self._seen: tuple[object, ...] = ()
-        # idea id -> (the idea object, what else its line shows, its row): reused while all are the same
-        self._made: dict[str, tuple[Idea, tuple[object, ...], Row]] = {}
+        self._rows = RowCache()
         self._order: tuple[tuple[object, ...], str, list[Idea]] = ((), "", [])
 
     def show(self, state: State, you: str) -> None:
@@ -35,28 +34,22 @@ class IdeaList(LineList):
         seen = (state.ideas, state.ballots.get(you), state.revealed, state.stage.key, state.participants)
         if len(seen) == len(self._seen) and all(a is b for a, b in zip(seen, self._seen, strict=True)):
             return
-        names_same = bool(self._seen) and self._seen[4] is state.participants
         self._seen = seen
         number = numbers(state)
         mine = state.ballots.get(you, {})
         totals = state.revealed
         most = max(totals.values(), default=0) if totals else 0
         rows = []
-        made, self._made = self._made, {}
-        # An event changes one idea or none: a line is compared by identity and a few numbers,
-        # never by hashing its idea, so an event costs the same at 40 ideas or 1,000.
+        self._rows.begin(state.participants)  # a line names its author
         for idea in self._ordered(state):
             iid = idea.id
             shown = (mine.get(iid, 0), number[iid], totals.get(iid, 0) if totals is not None else None, most)
-            before = made.get(iid)
-            if before is not None and before[0] is idea and before[1] == shown and names_same:
-                row = before[2]
-            else:
+            row = self._rows.get(iid, idea, shown)
+            if row is None:
                 who = "you" if idea.author == you else name_of(state, idea.author)
                 if idea.anonymous and idea.author == you:
                     who = "you, anonymously"
-                row = Row(iid, (idea, who, *shown), partial(label, idea, who, *shown))
-            self._made[iid] = (idea, shown, row)
+                row = self._rows.put(iid, idea, shown, Row(iid, (idea, who, *shown), partial(label, idea, who, *shown)))
             rows.append(row)
         self.set_rows(rows)
 

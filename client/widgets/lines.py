@@ -32,6 +32,39 @@ class Row:
     draw: Callable[[], Text]
 
 
+class RowCache:
+    """The rows of one drawing, by item id, kept for the next.
+
+    A row is reused while its item is the same object (the reducer replaces an item only when it
+    changes), the rest of its line (``shown``) is equal, and the drawing's ``context`` (what every
+    line depends on, such as the names) is the same object. So a redraw after one event compares
+    identities and a few numbers per item, never hashes every item, and costs the same at 40
+    items or 1,000.
+    """
+
+    def __init__(self) -> None:
+        self._context: object = None
+        self._last: dict[str, tuple[object, tuple[object, ...], Row]] = {}
+        self._next: dict[str, tuple[object, tuple[object, ...], Row]] = {}
+
+    def begin(self, context: object) -> None:
+        """Start a drawing; rows not asked for in the last one are let go."""
+        same = context is self._context and self._context is not None
+        self._context = context
+        self._last, self._next = (self._next if same else {}), {}
+
+    def get(self, iid: str, item: object, shown: tuple[object, ...]) -> Row | None:
+        before = self._last.get(iid)
+        if before is None or before[0] is not item or before[1] != shown:
+            return None
+        self._next[iid] = before
+        return before[2]
+
+    def put(self, iid: str, item: object, shown: tuple[object, ...], row: Row) -> Row:
+        self._next[iid] = (item, shown, row)
+        return row
+
+
 class LineList(ScrollView, can_focus=True):
     """Rows of one line each; with ``selectable`` a cursor moves over the rows that have an id."""
 
