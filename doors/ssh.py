@@ -97,6 +97,11 @@ class SshDoor:
                 self.active -= 1
         except (asyncssh.Error, OSError) as exc:  # the visitor left mid-way
             log.info("ssh session ended: %s", exc)
+        finally:
+            # asyncssh leaves the closing of the redirected pipes to ``wait_closed``: skipped, their
+            # coroutines are dropped unawaited. A visitor who never answers the close is not waited for.
+            with contextlib.suppress(asyncssh.Error, OSError, TimeoutError):
+                await asyncio.wait_for(process.wait_closed(), 5)
 
     @staticmethod
     def _refuse(process: asyncssh.SSHServerProcess[bytes], message: str) -> None:
