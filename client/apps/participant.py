@@ -157,6 +157,8 @@ class ParticipantApp(LiveApp):
         line.append(f"  · done {state.done_count()}/{people}")
         if state.done.get(self.conn.you) == state.stage.key:
             line.append(" (you ✔)", style="green")
+        if on_board := len(state.live_ideas()):
+            line.append(f"  · {on_board:,} idea{'s' if on_board != 1 else ''}")
         self.put("#status", line)
 
     def show(self, state: State) -> None:

@@ -204,6 +204,7 @@ async def test_workshop_through_the_apps(live, tmp_path: Path, monkeypatch: pyte
         # Ana says she is done; everyone sees the count.
         await ap.press("f5")
         await settle(bp, lambda: "done 1/2" in text_of(bo, "#status"))
+        assert "· 2 ideas" in text_of(bo, "#status")  # how full the board is, seen without scrolling it
         await settle(hp, lambda: "done 1/2" in text_of(host, "#stage"))
 
         # What the room agreed is what the server holds, and every screen shows the same.
