@@ -6,6 +6,13 @@ process, started (and restarted, and killed) from here; its CPU and memory are r
 /proc. The result is one JSON object on the last line of stdout.
 
 Run by bench/run.py; by hand: ``python -m bench.load --target workshop --n 100``.
+
+With ``--apps K`` (workshop only), K more participants are the real ``workshop join`` app, each
+on its own 120x40 pseudo-terminal (``bench.pty_app``), from the end of the join phase to the
+end of the burst. Each app types and posts one idea at the moment the burst is fired, and the
+burst's result says how long each took to show the whole burst on screen (its status line
+counting every idea on the board) and whether any was cut by the server (showed
+"reconnecting"): the issue's "nobody is cut for drawing".
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from bench.allocator import steady_allocator
+from bench.pty_app import PtyApp
 from bench.raw_server import raise_nofile
 
 now = time.perf_counter
@@ -325,9 +333,18 @@ def pct(values: list[float], p: float) -> float:
 
 class Bench:
     def __init__(
-        self, target: str, n: int, quick: bool, workdir: Path, profile: str = "", profile_out: str = ""
+        self,
+        target: str,
+        n: int,
+        quick: bool,
+        workdir: Path,
+        profile: str = "",
+        profile_out: str = "",
+        apps: int = 0,
     ) -> None:
         self.profile, self.profile_out = profile, profile_out
+        self.workdir, self.apps_wanted = workdir, apps
+        self.apps: list[PtyApp] = []
         self.target = target
         self.raw = target == "raw"
         self.n = n
@@ -533,13 +550,55 @@ class Bench:
         self.summarise("paced", cids, t0, self.server.cpu() - cpu0, complete)
 
     async def burst(self) -> None:
+        # On the apps' screens, the burst is drawn once their status line counts every idea.
+        on_board = f"{len(self.book.idea_ids) + self.n + len(self.apps):,} ideas"
+        for app in self.apps:
+            app.watch(on_board)
+            app.watch("reconnecting")
         cpu0, t0 = self.server.cpu(), self.start_clock()
+        apps_cpu0 = [app.cpu() for app in self.apps]
+        for k, app in enumerate(self.apps):  # Down picks the first category ("stop"), Enter posts
+            app.write(f"\x1b[Bapp idea {k}: stop cold calls\r")
         cids = [
             self.fire(c, {"type": "post_idea", "category": "stop", "text": f"burst idea {c.idx:05d}: stop doing it"})
             for c in self.parts
         ]
         complete = await self.wait_delivered(cids, 20 if self.quick else 90)
-        self.summarise("burst", cids, t0, self.server.cpu() - cpu0, complete)
+        res = self.summarise("burst", cids, t0, self.server.cpu() - cpu0, complete)
+        if self.apps:
+            res |= await asyncio.to_thread(self.apps_drew, on_board, t0)
+            res["apps"]["cpu_s"] = [round(app.cpu() - c, 3) for app, c in zip(self.apps, apps_cpu0, strict=True)]
+            print(f"  [{self.target} N={self.n}] burst apps: {json.dumps(res['apps'])}", file=sys.stderr, flush=True)
+
+    # -- real apps among the participants (--apps) ---------------------------------------------
+
+    async def start_apps(self) -> None:
+        for k in range(self.apps_wanted):
+            argv = [sys.executable, "-m", "cli", "join", f"{self.url}/{self.code}", "--name", f"App {k}"]
+            app = PtyApp(argv, env={"XDG_DATA_HOME": str(self.workdir / f"app-{k}")})
+            self.apps.append(app)
+        everyone = f"done 0/{self.n + len(self.apps)}"  # each app has drawn the room it joined, apps and all
+        for app in self.apps:
+            app.watch(everyone)
+        for app in self.apps:
+            await asyncio.to_thread(app.wait_for, everyone, 60.0)
+
+    def apps_drew(self, on_board: str, t0: float, timeout: float = 60.0) -> dict[str, object]:
+        """When each app's screen first counted the whole burst, and whether any was cut meanwhile."""
+        drawn = []
+        for app in self.apps:
+            try:
+                drawn.append(app.wait_for(on_board, max(0.1, t0 + timeout - now())) - t0)
+            except TimeoutError:
+                drawn.append(float("nan"))
+        cut = sum(1 for app in self.apps if app.seen("reconnecting"))
+        return {"apps": {"count": len(self.apps), "drawn_s": [round(d, 3) for d in drawn], "cut": cut}}
+
+    async def close_apps(self) -> None:
+        # In threads, together: closing waits on each app, and this loop must keep answering the
+        # server's pings meanwhile (a loop blocked for seconds has all its connections cut).
+        await asyncio.gather(*(asyncio.to_thread(app.close) for app in self.apps))
+        self.apps.clear()
 
     async def voting(self) -> None:
         if not self.raw:
@@ -614,9 +673,12 @@ class Bench:
         self.server.start()
         try:
             await self.phase("join", self.join)
+            if self.apps_wanted:
+                await self.start_apps()
             await self.phase("paced", self.paced)
             await asyncio.sleep(0.5)
             await self.phase("burst", self.burst)
+            await self.close_apps()
             await asyncio.sleep(0.5)
             await self.phase("voting", self.voting)
             await asyncio.sleep(0.5)
@@ -627,6 +689,7 @@ class Bench:
             await self.storm()
             self.out["errors"] = dict(self.book.errors)
         finally:
+            await self.close_apps()
             for c in [*self.parts, self.fac]:
                 if c is not None:
                     c.stopping = True
@@ -644,12 +707,17 @@ def main() -> None:
     phases = ("join", "paced", "burst", "voting")
     parser.add_argument("--profile", choices=phases, help="py-spy the server during this workload")
     parser.add_argument("--profile-out", default="profile.txt", help="collapsed stacks from --profile")
+    parser.add_argument(
+        "--apps", type=int, default=0, metavar="K", help="K more participants are real apps on ptys (workshop only)"
+    )
     args = parser.parse_args()
+    if args.apps and args.target != "workshop":
+        parser.error("--apps needs --target workshop (the raw baseline has no app)")
     raise_nofile()
     steady_allocator()
     with tempfile.TemporaryDirectory(prefix="workshop-bench-") as tmp:
         workdir = args.workdir or Path(tmp)
-        bench = Bench(args.target, args.n, args.quick, workdir, args.profile or "", args.profile_out)
+        bench = Bench(args.target, args.n, args.quick, workdir, args.profile or "", args.profile_out, args.apps)
         out = asyncio.run(bench.run())
     print(json.dumps(out), flush=True)
 
