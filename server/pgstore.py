@@ -153,6 +153,37 @@ class PgEventStore(LogWriter):
         self._lease.close()
 
     def _commit(self, writes: list[Write]) -> list[BaseException | None]:
+        """All of ``writes`` in one transaction, pipelined: one round trip, not four per write.
+
+        Each statement over the network hands the GIL back and forth with the event loop; at a
+        few thousand posts a second those waits, not PostgreSQL, set the pace (one server fell
+        from 2,000 to 900 posts/s when offered 4,000). A duplicate key (rows written by another
+        server that took the session meanwhile) fails the whole batch; then it is written again
+        one savepoint per write, so that only the writes that collide fail.
+        """
+        db = self._db
+        high = dict(self._high)
+        errors: list[BaseException | None] = []
+        try:
+            with db.pipeline(), db.transaction():
+                for w in writes:
+                    try:
+                        self._check(w, high)
+                    except Gap as gap:
+                        errors.append(gap)
+                        continue
+                    self._insert(w)
+                    if w.events:
+                        high[w.session] = w.events[-1][0]
+                    errors.append(None)
+        except psycopg.errors.UniqueViolation:
+            return self._commit_each(writes)
+        self._high = high
+        self.commits += 1
+        return errors
+
+    def _commit_each(self, writes: list[Write]) -> list[BaseException | None]:
+        """The same transaction, each write in its own savepoint: a write that collides fails alone."""
         db = self._db
         high = dict(self._high)
         errors: list[BaseException | None] = []

@@ -31,3 +31,28 @@ async def test_a_write_that_would_leave_a_hole_is_refused_alone(tmp_path: Path) 
         assert [seq for seq, _at, _body in store.events("s", 0, 10)] == [1, 2, 3]
     finally:
         await asyncio.to_thread(store.close)
+
+
+async def test_rows_another_server_wrote_fail_only_the_write_that_collides(postgres_url: str) -> None:
+    """Two servers on one PostgreSQL log: a batch is written in one pipelined go, but a write that
+    collides with the other server's rows (it took the session meanwhile) must fail alone, and
+    the rest of its batch be committed."""
+    import psycopg
+
+    from server.pgstore import PgEventStore
+
+    a, b = PgEventStore(postgres_url), PgEventStore(postgres_url)
+    try:
+        await a.append(_write(1, new=True))
+        await a.append(_write(2))
+        await b.append(Write(session="s", events=[(3, 0.0, b'{"by":"b"}')]))  # b serves "s" now
+        t = SessionRow(id="t", code="BCDEF-GHJKM", secret_hash="h", epoch="e")
+        collides = a.append(_write(3))  # a still believes 2 is the last event of "s"
+        other = a.append(Write(session="t", events=[(1, 0.0, b"{}")], new_session=t))
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            await collides
+        await other
+        assert [seq for seq, _at, _body in a.events("t", 0, 10)] == [1]
+        assert [body for _seq, _at, body in a.events("s", 0, 10)] == [b"{}", b"{}", b'{"by":"b"}']
+    finally:
+        await asyncio.gather(asyncio.to_thread(a.close), asyncio.to_thread(b.close))
