@@ -10,6 +10,12 @@ its room, with no log, no rules and no acks.
 
     python -m bench.rooms                                   # 200 sessions x 10, 30 s
     python -m bench.rooms --sessions 50 --people 10 --seconds 10 --target workshop
+    python -m bench.rooms --target workshop --postgres --servers 2   # two processes, one PostgreSQL log
+
+With ``--servers K`` (a PostgreSQL log: ``--db postgresql://...``, or ``--postgres`` for a
+throwaway cluster started here), K ``workshop serve`` processes share the log and the sessions
+are opened on them in turn, as a load balancer would spread them; the CPU figures are the sum
+over the K processes, and each one's share is printed too. PostgreSQL's own CPU is not counted.
 
 Server CPU is read from /proc over the measured time; the cost of a post is what the server
 spends beyond its idle rate (the keepalive pings of every connection, measured first with
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import socket
@@ -28,8 +35,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import msgspec
 from websockets.asyncio.client import ClientConnection, connect
@@ -145,9 +154,12 @@ ATTACH: tuple[int, str] | tuple[()] = ()  # (pid, url) of a server started by ha
 LOG = ""  # the workshop server's --db ("" = a SQLite file in a temporary directory)
 
 
-async def setup(url: str, sessions: int, people: int, raw: bool, counts: Counts) -> list[tuple[str, list[Member]]]:
+async def setup(
+    urls: list[str], sessions: int, people: int, raw: bool, counts: Counts
+) -> list[tuple[str, list[Member]]]:
     rooms = []
     for s in range(sessions):
+        url = urls[s % len(urls)]  # sessions spread over the servers in turn
         if raw:
             room = f"room-{s}"
         else:
@@ -176,15 +188,52 @@ async def _spy(argv: list[str]) -> None:
     await proc.wait()
 
 
+def machine_busy() -> float:
+    """CPU-seconds the whole machine has been busy (all cores, every process: PostgreSQL and this one too)."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+class Servers:
+    """One or more servers measured as one: CPU and RSS summed over their processes."""
+
+    def __init__(self, servers: list[Server]) -> None:
+        self.all = servers
+
+    @property
+    def urls(self) -> list[str]:
+        return [s.url for s in self.all]
+
+    def cpu(self) -> float:
+        return sum(s.cpu() for s in self.all)
+
+    def each_cpu(self) -> list[float]:
+        return [s.cpu() for s in self.all]
+
+    def loop_cpu(self) -> float:
+        return sum(s.loop_cpu() for s in self.all)
+
+    def rss_kib(self) -> int:
+        return sum(s.rss_kib() for s in self.all)
+
+    def stop(self) -> None:
+        for s in self.all:
+            s.stop()
+
+
 async def run(
-    target: str, sessions: int, people: int, interval: float, seconds: float, profile: str = ""
-) -> dict[str, float]:
+    target: str, sessions: int, people: int, interval: float, seconds: float, profile: str = "", processes: int = 1
+) -> dict[str, Any]:
     raw = target == "raw"
     counts = Counts()
     with tempfile.TemporaryDirectory() as tmp:
-        server = Server(target, Path(tmp), *ATTACH) if ATTACH else Server(target, Path(tmp), db=LOG)
+        if ATTACH:
+            server = Servers([Server(target, Path(tmp), *ATTACH)])
+        else:
+            server = Servers([Server(target, Path(tmp), db=LOG) for _ in range(processes if not raw else 1)])
         try:
-            rooms = await setup(server.url, sessions, people, raw, counts)
+            rooms = await setup(server.urls, sessions, people, raw, counts)
             rss_joined = server.rss_kib()
             # What the room costs with nobody posting (keepalive pings of every connection):
             # measured first, so the cost of a post can be told apart from it.
@@ -202,21 +251,29 @@ async def run(
 
             tasks = [asyncio.create_task(poster(room, m)) for room, members in rooms for m in members]
             if profile:  # py-spy samples the server while the room posts (pip install py-spy)
-                spy = ["py-spy", "record", "--threads", "--rate", "1000", "--pid", str(server.proc.pid)]
+                spy = ["py-spy", "record", "--threads", "--rate", "1000", "--pid", str(server.all[0].proc.pid)]
                 spy += ["--format", "raw", "-o", profile]
                 tasks.append(asyncio.create_task(_spy([*spy, "--duration", str(int(seconds)), "--nonblocking"])))
             await asyncio.sleep(min(3.0, seconds / 3))  # warm up: every poster has started
             p0, e0, c0, t0 = counts.posts, counts.events, server.cpu(), time.monotonic()
-            m0 = server.loop_cpu()
+            b0 = machine_busy()
+            m0, a0, each0 = server.loop_cpu(), counts.acks, server.each_cpu()
             await asyncio.sleep(seconds)
             p1, e1, c1, t1 = counts.posts, counts.events, server.cpu(), time.monotonic()
-            m1 = server.loop_cpu()
+            b1 = machine_busy()
+            m1, a1, each1 = server.loop_cpu(), counts.acks, server.each_cpu()
             stop.set()
             for task in tasks:
                 task.cancel()
-            elapsed, posts = t1 - t0, p1 - p0
+            # Posts the server handled: acknowledged ones (a saturated server falls behind what is
+            # sent); raw acknowledges nothing and keeps up, so there it is what was sent.
+            elapsed, posts = t1 - t0, (p1 - p0 if raw else a1 - a0)
             return {
+                "sent_per_s": (p1 - p0) / elapsed,
                 "posts_per_s": posts / elapsed,
+                "machine_share": (b1 - b0) / elapsed,
+                "acks_per_s": (a1 - a0) / elapsed,
+                "shares": [(b - a) / elapsed for a, b in zip(each0, each1, strict=True)],
                 "deliveries_per_s": (e1 - e0) / elapsed,
                 "cpu_share": (c1 - c0) / elapsed,
                 "cpu_per_post_ms": 1000 * (c1 - c0) / max(posts, 1),
@@ -242,8 +299,38 @@ def main() -> None:
         "--db", default="", help="the workshop server's log (default: a SQLite file; or postgresql://...)"
     )
     parser.add_argument("--attach", metavar="PID:URL", help="measure a workshop server already running (PID, URL)")
+    parser.add_argument(
+        "--servers", type=int, default=1, metavar="K", help="K workshop processes sharing a PostgreSQL log"
+    )
+    parser.add_argument(
+        "--postgres", action="store_true", help="start a throwaway PostgreSQL here and use it as the log"
+    )
     args = parser.parse_args()
+    if args.servers > 1 and not (args.postgres or args.db.startswith("postgresql")):
+        parser.error("--servers K needs a shared log: --db postgresql://... or --postgres")
     os.environ.setdefault("PYTHONHASHSEED", "0")
+    with contextlib.ExitStack() as stack:
+        if args.postgres:
+            args.db = stack.enter_context(throwaway_postgres())
+        measure(args)
+
+
+@contextlib.contextmanager
+def throwaway_postgres() -> Iterator[str]:
+    """A PostgreSQL cluster in a temporary directory (the tests' own), for as long as the benchmark runs."""
+    from tests.postgres import AVAILABLE, SKIP_REASON, Cluster
+
+    if not AVAILABLE:
+        raise SystemExit(SKIP_REASON)
+    cluster = Cluster()
+    cluster.start()
+    try:
+        yield cluster.new_database()
+    finally:
+        cluster.stop()
+
+
+def measure(args: argparse.Namespace) -> None:
     global ATTACH, LOG
     LOG = args.db
     if args.attach:
@@ -252,10 +339,11 @@ def main() -> None:
     results = {}
     for target in ("raw", "workshop") if args.target == "both" else (args.target,):
         profile = args.profile if target == "workshop" and args.profile else ""
-        r = asyncio.run(run(target, args.sessions, args.people, args.interval, args.seconds, profile))
+        r = asyncio.run(run(target, args.sessions, args.people, args.interval, args.seconds, profile, args.servers))
         results[target] = r
         print(
-            f"{target:>8}: {args.sessions} sessions x {args.people}: {r['posts_per_s']:.0f} posts/s, "
+            f"{target:>8}: {args.sessions} sessions x {args.people}: {r['posts_per_s']:.0f} posts/s handled "
+            f"(of {r['sent_per_s']:.0f} sent), "
             f"{r['deliveries_per_s']:.0f} deliveries/s, server CPU {100 * r['cpu_share']:.1f}% of a core, "
             f"{r['cpu_per_post_ms']:.3f} ms per post ({r['net_per_post_ms']:.3f} beyond the idle "
             f"{100 * r['idle_share']:.1f}%), {r['kib_per_connection']:.1f} KiB RSS per connection"
@@ -263,6 +351,9 @@ def main() -> None:
             + (f", {r['errors']} errors" if r["errors"] else ""),
             flush=True,
         )
+        each = ", ".join(f"{100 * share:.0f}%" for share in r["shares"])
+        processes = f"{len(r['shares'])} processes" if len(r["shares"]) > 1 else "1 process"
+        print(f"          {processes}, CPU of each: {each}; the whole machine busy {100 * r['machine_share']:.0f}%")
     w, r = results.get("workshop"), results.get("raw")
     if w:
         line = f"rooms cpu_per_post_ms={w['net_per_post_ms']:.3f}"
