@@ -111,7 +111,7 @@ class LineList(ScrollView, can_focus=True):
             live = {row.key for row in self.rows}
             self._drawn = {k: v for k, v in self._drawn.items() if k[0] in live}
         self.cursor = self._index.get(keep) if keep is not None else None
-        self.virtual_size = Size(self.size.width, max(len(self.rows), 1))
+        self._fit()
         self.refresh()
 
     @property
@@ -171,6 +171,26 @@ class LineList(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, max(len(self.rows), 1))
+
+    def _fit(self) -> None:
+        """Make the scrollable height the rows'; lay the screen out again only if the scrollbar comes or goes.
+
+        ``virtual_size`` is a layout reactive: setting it arranges every widget on the screen.
+        While the list overflows before and after (a long board gaining an idea), only the
+        scrollbar's thumb changes, and that is all that is redrawn.
+        """
+        size, old = Size(self.size.width, max(len(self.rows), 1)), self.virtual_size
+        room = self.container_size.height
+        if size == old:
+            return
+        if size.width == old.width and min(size.height, old.height) > room and self.show_vertical_scrollbar:
+            self.set_reactive(LineList.virtual_size, size)
+            bar = self.vertical_scrollbar
+            bar.window_virtual_size = size.height
+            bar.refresh()
+            self.scroll_y = self.validate_scroll_y(self.scroll_y)  # fewer rows: not past the end
+        else:
+            self.virtual_size = size
 
     # -- keys and mouse --------------------------------------------------------------------
 

@@ -1,0 +1,60 @@
+"""The board's list as rows come and go: the last idea can always be scrolled to, the scrollbar tells the truth.
+
+A long list that gains a row is not laid out again (only its scrollbar's thumb changes), so
+these read back what the terminal shows after each change: the rows on screen, and whether the
+scrollbar is there.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+
+from client.widgets.lines import LineList, Row
+
+
+class Board(App[None]):
+    CSS = "LineList { height: 10; }"
+
+    def compose(self) -> ComposeResult:
+        yield LineList(empty="No ideas yet.")
+
+
+def rows(n: int) -> list[Row]:
+    return [Row(f"i{k}", ("idea", k), lambda k=k: Text(f"idea {k}")) for k in range(n)]
+
+
+def on_screen(board: LineList) -> list[str]:
+    return [board.render_line(y).text.strip() for y in range(board.scrollable_content_region.height)]
+
+
+async def test_a_growing_board_scrolls_to_its_last_row_and_a_shrinking_one_drops_its_scrollbar() -> None:
+    app = Board()
+    async with app.run_test(size=(40, 20)) as pilot:
+        board = app.query_one(LineList)
+        board.focus()
+        board.set_rows(rows(3))
+        await pilot.pause()
+        assert not board.show_vertical_scrollbar
+        assert on_screen(board)[:4] == ["idea 0", "idea 1", "idea 2", ""]
+
+        board.set_rows(rows(50))  # overflows: the scrollbar comes, the screen is laid out again
+        await pilot.pause()
+        assert board.show_vertical_scrollbar
+
+        for n in (60, 75):  # still overflowing: new rows are reachable all the same
+            board.set_rows(rows(n))
+            await pilot.pause()
+            await pilot.press("end")
+            await pilot.pause()
+            assert on_screen(board)[-1] == f"idea {n - 1}"
+            assert board.selected_id == f"i{n - 1}"
+
+        board.set_rows(rows(55))  # fewer rows while scrolled to the end: not left past it
+        await pilot.pause()
+        assert on_screen(board)[-1] == "idea 54"
+
+        board.set_rows(rows(2))  # short again: no scrollbar, the top row at the top
+        await pilot.pause()
+        assert not board.show_vertical_scrollbar
+        assert on_screen(board)[:3] == ["idea 0", "idea 1", ""]
