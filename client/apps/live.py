@@ -19,6 +19,7 @@ from client.dialogs.forms import NameDialog
 from workshop import commands as c
 from workshop.state import State
 
+DIGITS = frozenset("0123456789")  # one cell each, and never a place to break a line
 FRAME = 1 / 10  # the most often the screens are redrawn for incoming events, in seconds
 
 # Refusals are titled by what did not happen, as the person would say it.
@@ -37,6 +38,15 @@ REFUSED: dict[type[c.Command], str] = {
     c.MergeIdeas: "Ideas not merged",
     c.AdoptGoal: "Goal not adopted",
 }
+
+
+def same_shape(before: object, after: Text | str) -> bool:
+    """Whether ``after`` takes exactly the cells ``before`` took, breaking lines at the same places."""
+    a = before.plain if isinstance(before, Text) else before
+    b = after.plain if isinstance(after, Text) else after
+    if not isinstance(a, str) or len(a) != len(b):
+        return False
+    return all(x == y or (x in DIGITS and y in DIGITS) for x, y in zip(a, b, strict=True))
 
 
 class StateChanged(Message):
@@ -179,9 +189,12 @@ class LiveApp(App[int]):
         ``Static.update`` lays the screen out again even for the same text; most events change
         one view of many, so the others are left alone.
         """
-        if self._shown.get(selector) != content:
+        before = self._shown.get(selector)
+        if before != content:
             self._shown[selector] = content
-            self.query_one(selector, Static).update(content)
+            # A line whose words only change digits for digits (a count, a clock) wraps as
+            # before: its widget is redrawn without laying the whole screen out again.
+            self.query_one(selector, Static).update(content, layout=not same_shape(before, content))
 
     def changed(self, view: str, *inputs: object) -> bool:
         """Whether any of ``inputs`` (parts of the state, which the reducer replaces only when they change)
