@@ -161,29 +161,21 @@ class PgEventStore(LogWriter):
         server that took the session meanwhile) fails the whole batch; then it is written again
         one savepoint per write, so that only the writes that collide fail.
         """
-        db = self._db
-        high = dict(self._high)
-        errors: list[BaseException | None] = []
         try:
-            with db.pipeline(), db.transaction():
-                for w in writes:
-                    try:
-                        self._check(w, high)
-                    except Gap as gap:
-                        errors.append(gap)
-                        continue
-                    self._insert(w)
-                    if w.events:
-                        high[w.session] = w.events[-1][0]
-                    errors.append(None)
+            # Everything is sent at once; the results (COMMIT's too, and any error) come back
+            # when the pipeline closes, so nothing below counts as written before then.
+            with self._db.pipeline():
+                errors, high = self._transaction(writes, savepoints=False)
         except psycopg.errors.UniqueViolation:
-            return self._commit_each(writes)
+            errors, high = self._transaction(writes, savepoints=True)
         self._high = high
         self.commits += 1
         return errors
 
-    def _commit_each(self, writes: list[Write]) -> list[BaseException | None]:
-        """The same transaction, each write in its own savepoint: a write that collides fails alone."""
+    def _transaction(
+        self, writes: list[Write], *, savepoints: bool
+    ) -> tuple[list[BaseException | None], dict[str, int]]:
+        """Each write's fate (``None``: written), and each session's last seq once this commits."""
         db = self._db
         high = dict(self._high)
         errors: list[BaseException | None] = []
@@ -195,17 +187,17 @@ class PgEventStore(LogWriter):
                     errors.append(gap)
                     continue
                 try:
-                    with db.transaction():  # a savepoint: a duplicate key fails this write only
-                        self._insert(w)
+                    with db.transaction() if savepoints else contextlib.nullcontext():
+                        self._insert(w)  # in a savepoint, a duplicate key fails this write only
                 except psycopg.errors.UniqueViolation as exc:
+                    if not savepoints:
+                        raise
                     errors.append(exc)
                     continue
                 if w.events:
                     high[w.session] = w.events[-1][0]
                 errors.append(None)
-        self._high = high
-        self.commits += 1
-        return errors
+        return errors, high
 
     def _last_seq(self, session: str) -> int:
         row = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE session = %s", (session,)).fetchone()
