@@ -26,7 +26,7 @@ from client.widgets.progress import progress
 from workshop import commands as c
 from workshop.agenda import SMART_FIELDS
 from workshop.export import render
-from workshop.ideas import numbers, ranked
+from workshop.ideas import live_order, numbers, ranked
 from workshop.progress import by_period
 from workshop.rules import LIMITS
 from workshop.state import STATUS_LABELS, Kpi, Milestone, SmartSheet, State
@@ -157,7 +157,7 @@ class ParticipantApp(LiveApp):
         line.append(f"  · done {state.done_count()}/{people}")
         if state.done.get(self.conn.you) == state.stage.key:
             line.append(" (you ✔)", style="green")
-        if on_board := len(state.live_ideas()):
+        if on_board := len(live_order(state)):  # the board's own list, memoised per change of the ideas
             line.append(f"  · {on_board:,} idea{'s' if on_board != 1 else ''}")
         self.put("#status", line)
 
