@@ -9,7 +9,10 @@ reveal, by dots within each category. People refer to ideas by a number given in
 
 from __future__ import annotations
 
+from bisect import insort
 from collections.abc import Callable, Iterable
+from itertools import islice
+from operator import is_
 
 from workshop.state import Idea, State, log_order
 
@@ -40,14 +43,17 @@ class _Memo:
     """The last orders computed, for the state parts they came from (compared by identity).
 
     The reducer replaces ``ideas``, ``agenda`` and ``revealed`` only when they change, so an
-    app redrawing for an event that touched none of them sorts nothing; and each idea's sort
-    key is kept while the idea object lives, so a re-sort after one new idea is one C-level sort.
+    app redrawing for an event that touched none of them sorts nothing. Each idea's sort key
+    is kept while the idea object lives. And a new idea is added at the end of ``ideas`` with
+    the others left as they were, so after a post only that idea is placed (a bisection), not
+    the whole board sorted again: an event costs the same at 40 ideas or 5,000.
     """
 
     def __init__(self) -> None:
         self.parts: tuple[object, ...] = ()
         self.results: dict[str, object] = {}
         self.keys: dict[tuple[int, int], tuple[Idea, object, SortKey]] = {}
+        self.sorts: dict[str, tuple[dict[str, Idea], object, object, list[Idea]]] = {}
 
     def get(self, state: State, name: str, make: Callable[[], object]) -> object:
         parts = (state.ideas, state.agenda, state.revealed)
@@ -57,7 +63,7 @@ class _Memo:
             self.results[name] = make()
         return self.results[name]
 
-    def sorted(self, state: State, ideas: Iterable[Idea], totals: dict[str, int] | None) -> list[Idea]:
+    def _key(self, state: State, totals: dict[str, int] | None) -> Callable[[Idea], SortKey]:
         make = _sort_key(state, totals)
         salt = id(totals)
         if len(self.keys) > 4 * len(state.ideas) + 100:
@@ -69,7 +75,28 @@ class _Memo:
                 found = self.keys[(id(idea), salt)] = (idea, totals, make(idea))
             return found[2]
 
-        return sorted(ideas, key=key)
+        return key
+
+    def sorted(self, state: State, ideas: Iterable[Idea], totals: dict[str, int] | None) -> list[Idea]:
+        return sorted(ideas, key=self._key(state, totals))
+
+    def sorted_ideas(self, state: State, name: str, live_only: bool, totals: dict[str, int] | None) -> list[Idea]:
+        """All of ``state``'s ideas (or the live ones) in order, placing only the ones posted since the last call."""
+        ideas, key = state.ideas, self._key(state, totals)
+        last = self.sorts.get(name)
+        # The same ideas as last time, the same objects in the same places, and perhaps more after them?
+        same = last is not None and last[1] is state.agenda and last[2] is totals and len(ideas) >= len(last[0])
+        if last is not None and same and all(map(is_, last[0].values(), ideas.values())):
+            out = list(last[3])
+            for idea in islice(ideas.values(), len(last[0]), None):
+                if idea.live or not live_only:
+                    insort(out, idea, key=key)
+            self.sorts[name] = (ideas, state.agenda, totals, out)
+            return out
+        chosen = state.live_ideas() if live_only else ideas.values()
+        out = sorted(chosen, key=key)
+        self.sorts[name] = (ideas, state.agenda, totals, out)
+        return out
 
 
 _memo = _Memo()
@@ -78,13 +105,13 @@ _memo = _Memo()
 def board_order(state: State, ideas: Iterable[Idea] | None = None) -> list[Idea]:
     """``ideas`` (default: all) by stage, category and text; after the reveal by dots within a category."""
     if ideas is None:
-        return list(_memo.get(state, "all", lambda: _memo.sorted(state, state.ideas.values(), state.revealed)))  # type: ignore[call-overload]
+        return list(_memo.get(state, "all", lambda: _memo.sorted_ideas(state, "all", False, state.revealed)))  # type: ignore[call-overload]
     return _memo.sorted(state, ideas, state.revealed)
 
 
 def live_order(state: State) -> list[Idea]:
     """The live ideas in board order (what the boards show), computed once per change of the ideas."""
-    return list(_memo.get(state, "live", lambda: _memo.sorted(state, state.live_ideas(), state.revealed)))  # type: ignore[call-overload]
+    return list(_memo.get(state, "live", lambda: _memo.sorted_ideas(state, "live", True, state.revealed)))  # type: ignore[call-overload]
 
 
 def numbers(state: State) -> dict[str, int]:
@@ -96,7 +123,7 @@ def numbers(state: State) -> dict[str, int]:
     """
 
     def make() -> dict[str, int]:
-        ordered = _memo.sorted(state, state.ideas.values(), None)
+        ordered = _memo.sorted_ideas(state, "numbers", False, None)
         return {idea.id: n for n, idea in enumerate(ordered, start=1)}
 
     return _memo.get(state, "numbers", make)  # type: ignore[return-value]

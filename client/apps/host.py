@@ -6,6 +6,8 @@ import re
 import time
 from collections.abc import Callable
 from functools import partial
+from itertools import groupby
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from client.connection import Connection, Credentials
 from client.dialogs.forms import ConfirmDialog, GoalDialog, InfoDialog, MergeDialog, MilestoneDialog, TextDialog
 from client.dialogs.help import HelpScreen
 from client.dialogs.numbers import ActualDialog, CheckinDialog, KpiDialog, StatusDialog
-from client.widgets.lines import LineList, Row, RowCache
+from client.widgets.lines import LineList, Row, Rows
 from client.widgets.people import PeopleList
 from client.widgets.plain import bar, clip, countdown, name_of, plain, stage_prompt, status_text
 from client.widgets.progress import progress
@@ -109,7 +111,6 @@ class HostApp(LiveApp):
         self._wanted: tuple[int, float] | None = None
         self._exported: list[Path] = []
         self._board_rows: dict[object, Row] = {}
-        self._board_ideas = RowCache()
 
     def compose(self) -> ComposeResult:
         yield Static(id="join")
@@ -184,7 +185,7 @@ class HostApp(LiveApp):
             self.refresh_bindings()
         board_inputs = (state.ideas, state.revealed, state.dots_placed, state.stage_index, state.participants)
         if self.changed("board", *board_inputs, state.open_voting, state.budget):
-            self.query_one("#board-view", LineList).set_rows(board(state, self._board_rows, self._board_ideas))
+            self.query_one("#board-view", LineList).set_rows(board(state, self._board_rows))
         if self.changed("people", state.participants, self.conn.online, state.done, state.stage_index):
             self.query_one(PeopleList).show(state, set(self.conn.online), self.conn.you)
         if self.conn.role != "facilitator" and not self._told_demoted:
@@ -533,27 +534,23 @@ class HostApp(LiveApp):
 # -- views (pure: state in, Text out) ------------------------------------------------------
 
 
-def board(state: State, made: dict[object, Row] | None = None, ideas: RowCache | None = None) -> list[Row]:
+def board(state: State, made: dict[object, Row] | None = None) -> Rows:
     """Ideas grouped by stage and category, in board order (never posting order), one line each.
 
     The vote's progress comes first while voting, and after the reveal the ranked top ideas: what
-    the room discusses next. Each row is drawn only when on screen (``LineList``).
+    the room discusses next. An idea's row is made only when it is on screen (``Rows``), so
+    building the board after an event costs one entry per group, not one per idea.
     """
-    rows: list[Row] = []
+    rows = Rows()
     kept = dict(made or {})  # rows of the last drawing: one whose key is unchanged is reused, lines and all
     if made is not None:
         made.clear()
-    ideas = ideas or RowCache()
-    ideas.begin(state.participants)  # an idea's line names its author
 
     def line(key: object, *parts: tuple[str, str]) -> None:
-        add(key, partial(_joined, parts))
-
-    def add(key: object, draw: Callable[[], Text]) -> None:
-        row = kept.get(key) or Row("", key, draw)
+        row = kept.get(key) or Row("", key, partial(_joined, parts))
         if made is not None:
             made[key] = row
-        rows.append(row)
+        rows.add(row)
 
     live = live_order(state)
     number = numbers(state)
@@ -574,9 +571,16 @@ def board(state: State, made: dict[object, Row] | None = None, ideas: RowCache |
             line(("top", n, idea.id, idea.text, dots), (f"  {n:>2}. ", "bold"), (count, "bold cyan"),
                  (_one_line(idea.text), ""), (f"  (idea {number[idea.id]})", "dim"))  # fmt: skip
         line(("gap", 1))
+
+    def idea_row(i: Idea) -> Row:
+        n, who = number[i.id], name_of(state, i.author)
+        dots = totals.get(i.id, 0) if state.revealed is not None else None
+        return Row("", ("idea", i.id, i.text, who, n, dots, most), partial(_idea_line, i, n, who, dots, most))
+
+    # Board order is stage, then category: each group is one run of the sorted list.
     groups: dict[str, dict[str, list[Idea]]] = {}
-    for i in live:  # board order: stage, then category, so each group comes out in order
-        groups.setdefault(i.stage, {}).setdefault(i.category, []).append(i)
+    for (stage_key, cat), group in groupby(live, key=attrgetter("stage", "category")):
+        groups.setdefault(stage_key, {})[cat] = list(group)
     for stage in state.agenda:
         cats = groups.get(stage.key)
         if not cats:
@@ -584,19 +588,9 @@ def board(state: State, made: dict[object, Row] | None = None, ideas: RowCache |
         count = sum(len(g) for g in cats.values())
         line(("stage", stage.key, count), (stage.title, "bold underline"), (f" ({count})", ""))
         for cat in dict.fromkeys([*stage.categories, *cats]):
-            group = cats.get(cat)
-            if not group:
-                continue
-            line(("cat", stage.key, cat, len(group)), ("  ", ""), (cat, "bold"), (f" ({len(group)})", ""))
-            for i in group:
-                n, dots = number[i.id], totals.get(i.id, 0) if state.revealed is not None else None
-                shown = (n, dots, most)
-                row = ideas.get(i.id, i, shown)
-                if row is None:
-                    who = name_of(state, i.author)
-                    draw = partial(_idea_line, i, n, who, dots, most)
-                    row = ideas.put(i.id, i, shown, Row("", ("idea", i.id, i.text, who, *shown), draw))
-                rows.append(row)
+            if ideas := cats.get(cat):
+                line(("cat", stage.key, cat, len(ideas)), ("  ", ""), (cat, "bold"), (f" ({len(ideas)})", ""))
+                rows.add_run(ideas, idea_row)
     if not live:
         line(("none",), ("No ideas yet.", "dim"))
     return rows

@@ -9,8 +9,10 @@ dict of keys; a row whose key did not change is never drawn again.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar, overload
 
 from rich.segment import Segment
 from rich.style import Style
@@ -30,6 +32,59 @@ class Row:
     id: str
     key: object
     draw: Callable[[], Text]
+
+
+T = TypeVar("T")
+
+
+class Rows(Sequence[Row]):
+    """Rows given in runs, some made only when they are drawn.
+
+    A board of 1,000 ideas is a handful of headings and a few runs of ideas: building it after
+    an event costs one entry per run, not a ``Row`` per idea, and only the rows on screen are
+    ever made (``LineList`` draws them and keeps each line by its row's key).
+    """
+
+    def __init__(self) -> None:
+        self._runs: list[tuple[Sequence[object], Callable[[object], Row] | None]] = []
+        self._starts: list[int] = []
+        self._len = 0
+
+    def add(self, row: Row) -> None:
+        if self._runs and self._runs[-1][1] is None:
+            self._runs[-1][0].append(row)  # type: ignore[attr-defined]
+        else:
+            self._open([row], None)
+        self._len += 1
+
+    def add_run(self, items: Sequence[T], make: Callable[[T], Row]) -> None:
+        """Rows for ``items``, ``make(item)`` called only for the ones looked at."""
+        if items:
+            self._open(items, make)  # type: ignore[arg-type]
+            self._len += len(items)
+
+    def _open(self, items: Sequence[object], make: Callable[[object], Row] | None) -> None:
+        self._starts.append(self._len)
+        self._runs.append((items, make))
+
+    def __len__(self) -> int:
+        return self._len
+
+    @overload
+    def __getitem__(self, n: int) -> Row: ...
+    @overload
+    def __getitem__(self, n: slice) -> list[Row]: ...
+    def __getitem__(self, n: int | slice) -> Row | list[Row]:
+        if isinstance(n, slice):
+            return [self[i] for i in range(*n.indices(self._len))]
+        if n < 0:
+            n += self._len
+        if not 0 <= n < self._len:
+            raise IndexError(n)
+        run = bisect_right(self._starts, n) - 1
+        items, make = self._runs[run]
+        item = items[n - self._starts[run]]
+        return make(item) if make is not None else item  # type: ignore[return-value]
 
 
 class RowCache:
@@ -95,7 +150,7 @@ class LineList(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.selectable = selectable
         self.empty = empty
-        self.rows: list[Row] = []
+        self.rows: Sequence[Row] = []
         self._index: dict[str, int] = {}
         self._drawn: dict[tuple[object, int, bool], Strip] = {}
         self.cursor: int | None = None
@@ -103,10 +158,10 @@ class LineList(ScrollView, can_focus=True):
     # -- content ---------------------------------------------------------------------------
 
     def set_rows(self, rows: Sequence[Row]) -> None:
-        """Show ``rows``; the cursor stays on the item it was on, wherever that item went."""
+        """Show ``rows`` (a ``Rows`` is kept as it is); the cursor stays on the item it was on, wherever it went."""
         keep = self.selected_id
-        self.rows = list(rows)
-        self._index = {row.id: n for n, row in enumerate(self.rows) if row.id}
+        self.rows = rows if isinstance(rows, Rows) else list(rows)
+        self._index = {row.id: n for n, row in enumerate(self.rows) if row.id} if self.selectable else {}
         if len(self._drawn) > 4 * len(self.rows) + 200:  # let go of lines for rows that are gone
             live = {row.key for row in self.rows}
             self._drawn = {k: v for k, v in self._drawn.items() if k[0] in live}

@@ -147,6 +147,14 @@ async def test_workshop_through_the_apps(live, tmp_path: Path, monkeypatch: pyte
         await bp.click("#anon")
         await bp.click("#post")
         await settle(hp, lambda: "Stop cold calls — anonymous" in text_of(host, "#board-view"))
+        # Grouped by category in the stage's order and numbered in board order, never posting order.
+        assert text_of(host, "#board-view").splitlines() == [
+            "Stop / Start / Continue (2)",
+            "  stop (1)",
+            "      1. Stop cold calls — anonymous",
+            "  start (1)",
+            "      2. Start a monthly webinar — Ana",
+        ]
         await settle(bp, lambda: any("you, anonymously" in line for line in list_lines(bo)))
 
         # SMART: Ana fills her sheet in the form; the host adopts a team goal prefilled from it.
