@@ -121,17 +121,26 @@ class PtyApp:
         except ChildProcessError:
             return False
 
-    def settle(self, quiet: float = 0.6, timeout: float = 60.0) -> None:
-        """Wait until the program has stopped using CPU for ``quiet`` seconds (its drawing caught up)."""
+    def settle(self, quiet: float = 0.6, share: float = 0.01, timeout: float = 60.0) -> bool:
+        """Wait until the program has used under ``share`` of a core for ``quiet`` seconds: its drawing caught up.
+
+        Not "no CPU at all": a blinking cursor or a clock costs a little every half second, and
+        with CPU read in nanoseconds an app that shows one would never count as settled (each
+        wait then ran to its timeout, and the idle share subtracted over that minute swamped
+        what the events cost). Returns whether it settled before ``timeout``.
+        """
         deadline = time.monotonic() + timeout
-        last, since = self.cpu(), time.monotonic()
+        samples = [(time.monotonic(), self.cpu())]
         while time.monotonic() < deadline:
-            time.sleep(0.1)
-            now = self.cpu()
-            if now != last:
-                last, since = now, time.monotonic()
-            elif time.monotonic() - since >= quiet:
-                return
+            time.sleep(0.05)
+            now, cpu = time.monotonic(), self.cpu()
+            samples.append((now, cpu))
+            while len(samples) > 2 and now - samples[1][0] >= quiet:
+                samples.pop(0)  # keep the window just over ``quiet`` seconds long
+            start, start_cpu = samples[0]
+            if now - start >= quiet and cpu - start_cpu <= share * (now - start):
+                return True
+        return False
 
     def close(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGKILL):

@@ -113,7 +113,10 @@ def launch_apps(room: Room) -> dict[str, PtyApp]:
 
 
 async def settle(apps: dict[str, PtyApp]) -> None:
-    await asyncio.gather(*(asyncio.to_thread(a.settle) for a in apps.values()))
+    settled = await asyncio.gather(*(asyncio.to_thread(a.settle) for a in apps.values()))
+    for name, done in zip(apps, settled, strict=True):
+        if not done:
+            print(f"  the {name} app was still busy after 60 s", file=sys.stderr)
 
 
 async def idle_rate(apps: dict[str, PtyApp], seconds: float = 2.0) -> dict[str, float]:
