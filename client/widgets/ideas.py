@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from functools import partial
+from operator import attrgetter
 
 from rich.text import Text
 from textual.binding import Binding
 
-from client.widgets.lines import LineList, Row, RowCache
+from client.widgets.lines import LineList, Row, Rows
 from client.widgets.plain import bar, name_of, plain
 from workshop.ideas import live_order, numbers
 from workshop.state import Idea, State
@@ -26,8 +28,6 @@ class IdeaList(LineList):
     def __init__(self, id: str | None = None) -> None:
         super().__init__(id=id, empty="No ideas yet.")
         self._seen: tuple[object, ...] = ()
-        self._rows = RowCache()
-        self._order: tuple[tuple[object, ...], str, list[Idea]] = ((), "", [])
 
     def show(self, state: State, you: str) -> None:
         # The parts of the state a line depends on; the reducer replaces them only when they change.
@@ -39,38 +39,40 @@ class IdeaList(LineList):
         mine = state.ballots.get(you, {})
         totals = state.revealed
         most = max(totals.values(), default=0) if totals else 0
-        rows = []
-        self._rows.begin(state.participants)  # a line names its author
-        for idea in self._ordered(state):
+
+        def row(idea: Idea) -> Row:
             iid = idea.id
             shown = (mine.get(iid, 0), number[iid], totals.get(iid, 0) if totals is not None else None, most)
-            row = self._rows.get(iid, idea, shown)
-            if row is None:
-                who = "you" if idea.author == you else name_of(state, idea.author)
-                if idea.anonymous and idea.author == you:
-                    who = "you, anonymously"
-                row = self._rows.put(iid, idea, shown, Row(iid, (idea, who, *shown), partial(label, idea, who, *shown)))
-            rows.append(row)
-        self.set_rows(rows)
+            who = "you" if idea.author == you else name_of(state, idea.author)
+            if idea.anonymous and idea.author == you:
+                who = "you, anonymously"
+            return Row(iid, (idea, who, *shown), partial(label, idea, who, *shown))
 
-    def _ordered(self, state: State) -> list[Idea]:
-        """:func:`ordered`, sorted again only when what it depends on changed (by identity, as the reducer keeps it)."""
-        parts, here = (state.ideas, state.revealed, state.agenda), state.stage.key
-        before, before_here, _ = self._order
-        same = len(before) == len(parts) and all(a is b for a, b in zip(before, parts, strict=False))
-        if before_here != here or not same:
-            self._order = (parts, here, ordered(state))
-        return self._order[2]
+        rows = Rows()
+        for run in ordered(state):
+            rows.add_run(run, row, id_of=attrgetter("id"))
+        self.set_rows(rows)
 
     @property
     def option_count(self) -> int:
         return self.count
 
 
-def ordered(state: State) -> list[Idea]:
-    """The current stage's ideas first, then the rest, each in board order (never posting order)."""
-    here = state.stage.key
-    return sorted(live_order(state), key=lambda i: i.stage != here)
+def ordered(state: State) -> list[list[Idea]]:
+    """The current stage's ideas, then the rest, each in board order (never posting order): three runs.
+
+    The board is in agenda order, so the current stage's ideas are one stretch of it, found by
+    bisection: an event costs the same at 40 ideas or 5,000.
+    """
+    live = live_order(state)
+    place = {s.key: n for n, s in enumerate(state.agenda)}
+
+    def at(idea: Idea) -> tuple[int, str]:
+        return place.get(idea.stage, len(place)), idea.stage
+
+    here = (place.get(state.stage.key, len(place)), state.stage.key)
+    start, end = bisect_left(live, here, key=at), bisect_right(live, here, key=at)
+    return [live[start:end], live[:start], live[end:]]
 
 
 def label(idea: Idea, who: str, mine: int, number: int, dots: int | None, most: int) -> Text:

@@ -3,16 +3,18 @@
 Textual's ``OptionList`` and a ``Static`` holding the whole board rebuild and measure every row
 on each change: at 1,000 ideas that was 80 % of an app's time per event (docs/performance.md).
 Here each row is one line, given as a key and a way to draw it; only the rows on screen are
-drawn, each drawn once per (key, width) and then kept. Replacing the rows costs a list and a
-dict of keys; a row whose key did not change is never drawn again.
+drawn, each drawn once per (key, width) and then kept; a row whose key did not change is never
+drawn again. Rows may come as ``Rows``: runs of items whose rows are made only when looked at,
+so replacing a board of 1,000 ideas costs a few runs, not 1,000 rows.
 """
 
 from __future__ import annotations
 
+import itertools
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar, overload
+from typing import Any, TypeVar, overload
 
 from rich.segment import Segment
 from rich.style import Style
@@ -35,6 +37,7 @@ class Row:
 
 
 T = TypeVar("T")
+Run = tuple[Sequence[Any], Callable[[Any], Row] | None, Callable[[Any], str] | None]  # items, make, id_of
 
 
 class Rows(Sequence[Row]):
@@ -46,26 +49,41 @@ class Rows(Sequence[Row]):
     """
 
     def __init__(self) -> None:
-        self._runs: list[tuple[Sequence[object], Callable[[object], Row] | None]] = []
+        self._runs: list[Run] = []
         self._starts: list[int] = []
         self._len = 0
+        self._made: dict[int, Row] = {}
 
     def add(self, row: Row) -> None:
         if self._runs and self._runs[-1][1] is None:
             self._runs[-1][0].append(row)  # type: ignore[attr-defined]
         else:
-            self._open([row], None)
+            self._open(([row], None, None))
         self._len += 1
 
-    def add_run(self, items: Sequence[T], make: Callable[[T], Row]) -> None:
-        """Rows for ``items``, ``make(item)`` called only for the ones looked at."""
+    def add_run(self, items: Sequence[T], make: Callable[[T], Row], id_of: Callable[[T], str] | None = None) -> None:
+        """Rows for ``items``, ``make(item)`` called only for the ones looked at.
+
+        ``id_of(item)`` is the id ``make`` gives the item's row, for a list whose rows are chosen:
+        the rows' places are found from the items without making the rows.
+        """
         if items:
-            self._open(items, make)  # type: ignore[arg-type]
+            self._open((items, make, id_of))
             self._len += len(items)
 
-    def _open(self, items: Sequence[object], make: Callable[[object], Row] | None) -> None:
+    def _open(self, run: Run) -> None:
         self._starts.append(self._len)
-        self._runs.append((items, make))
+        self._runs.append(run)
+
+    def places(self) -> dict[str, int]:
+        """Row id -> its index, for every row with an id (each run of items in one pass at C speed)."""
+        out: dict[str, int] = {}
+        for start, (items, make, id_of) in zip(self._starts, self._runs, strict=True):
+            if make is None:
+                out.update((row.id, start + k) for k, row in enumerate(items) if row.id)
+            elif id_of is not None:
+                out.update(zip(map(id_of, items), itertools.count(start)))
+        return out
 
     def __len__(self) -> int:
         return self._len
@@ -81,42 +99,14 @@ class Rows(Sequence[Row]):
             n += self._len
         if not 0 <= n < self._len:
             raise IndexError(n)
+        if (made := self._made.get(n)) is not None:
+            return made
         run = bisect_right(self._starts, n) - 1
-        items, make = self._runs[run]
+        items, make, _ = self._runs[run]
         item = items[n - self._starts[run]]
-        return make(item) if make is not None else item  # type: ignore[return-value]
-
-
-class RowCache:
-    """The rows of one drawing, by item id, kept for the next.
-
-    A row is reused while its item is the same object (the reducer replaces an item only when it
-    changes), the rest of its line (``shown``) is equal, and the drawing's ``context`` (what every
-    line depends on, such as the names) is the same object. So a redraw after one event compares
-    identities and a few numbers per item, never hashes every item, and costs the same at 40
-    items or 1,000.
-    """
-
-    def __init__(self) -> None:
-        self._context: object = None
-        self._last: dict[str, tuple[object, tuple[object, ...], Row]] = {}
-        self._next: dict[str, tuple[object, tuple[object, ...], Row]] = {}
-
-    def begin(self, context: object) -> None:
-        """Start a drawing; rows not asked for in the last one are let go."""
-        same = context is self._context and self._context is not None
-        self._context = context
-        self._last, self._next = (self._next if same else {}), {}
-
-    def get(self, iid: str, item: object, shown: tuple[object, ...]) -> Row | None:
-        before = self._last.get(iid)
-        if before is None or before[0] is not item or before[1] != shown:
-            return None
-        self._next[iid] = before
-        return before[2]
-
-    def put(self, iid: str, item: object, shown: tuple[object, ...], row: Row) -> Row:
-        self._next[iid] = (item, shown, row)
+        if make is None:
+            return item  # type: ignore[no-any-return]
+        row = self._made[n] = make(item)
         return row
 
 
@@ -161,7 +151,12 @@ class LineList(ScrollView, can_focus=True):
         """Show ``rows`` (a ``Rows`` is kept as it is); the cursor stays on the item it was on, wherever it went."""
         keep = self.selected_id
         self.rows = rows if isinstance(rows, Rows) else list(rows)
-        self._index = {row.id: n for n, row in enumerate(self.rows) if row.id} if self.selectable else {}
+        if not self.selectable:
+            self._index = {}
+        elif isinstance(rows, Rows):
+            self._index = rows.places()
+        else:
+            self._index = {row.id: n for n, row in enumerate(self.rows) if row.id}
         if len(self._drawn) > 4 * len(self.rows) + 200:  # let go of lines for rows that are gone
             live = {row.key for row in self.rows}
             self._drawn = {k: v for k, v in self._drawn.items() if k[0] in live}
@@ -188,8 +183,7 @@ class LineList(ScrollView, can_focus=True):
             self.post_message(self.Highlighted(self, self.selected_id))
 
     def select_first(self) -> None:
-        first = next((row.id for row in self.rows if row.id), None)
-        self.select(first)
+        self.select(next(iter(self._index), None))  # the index is in row order
 
     def plain_lines(self) -> list[str]:
         """Every row as plain text: what the list would show with room for it all (for tests and checks)."""
@@ -282,9 +276,8 @@ class LineList(ScrollView, can_focus=True):
         if not self.selectable:
             self.scroll_to(y=0 if step < 0 else self.max_scroll_y, animate=False)
             return
-        ids = [row.id for row in self.rows if row.id]
-        if ids:
-            self.select(ids[0] if step < 0 else ids[-1])
+        if self._index:  # in row order
+            self.select(next(iter(self._index)) if step < 0 else next(reversed(self._index)))
 
     def on_click(self, event: Click) -> None:
         n = event.y + self.scroll_offset.y

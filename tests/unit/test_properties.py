@@ -12,10 +12,8 @@ from hypothesis import strategies as st
 
 from tests.steps import ACTORS, Step, draft, steps
 from workshop import commands as c
-from workshop.ideas import _sort_key, board_order, live_order, numbers
 from workshop.protocol import Create, Error, Hello, decode_inbound, encode
-from workshop.reducer import apply, replay
-from workshop.state import State
+from workshop.reducer import replay
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TAGS = [cls.__struct_config__.tag for cls in (*c.FACILITATOR_ONLY, c.PostIdea, c.Vote, c.MarkDone, Hello, Create)]
@@ -55,21 +53,3 @@ def test_replaying_the_log_gives_the_live_state(steps: list[Step]) -> None:
     assert replay(log) == live
     assert [seq for seq, _ in log] == list(range(1, live.seq + 1))
     assert len(live.participants) == len(ACTORS)
-
-
-@SETTINGS
-@given(steps)
-def test_the_boards_kept_order_is_the_order_sorted_afresh(steps: list[Step]) -> None:
-    """Without this, a board kept in order by placing each new idea could drift from the order
-    every export and number uses: a participant would call out idea 7 and the host would see
-    another idea under that number."""
-    _live, log, _sent = draft(steps)
-    state = State()
-    for seq, event in log:
-        state = apply(state, event, seq)
-        totals = state.revealed
-        fresh_all = sorted(state.ideas.values(), key=_sort_key(state, totals))
-        assert board_order(state) == fresh_all
-        assert live_order(state) == [i for i in fresh_all if i.live]
-        unrevealed = sorted(state.ideas.values(), key=_sort_key(state, None))
-        assert numbers(state) == {i.id: n for n, i in enumerate(unrevealed, start=1)}
