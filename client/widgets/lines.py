@@ -123,7 +123,7 @@ class LineList(ScrollView, can_focus=True):
     ]
     COMPONENT_CLASSES = {"line-list--cursor"}
     DEFAULT_CSS = """
-    LineList { background: $surface; }
+    LineList { background: $surface; overflow-x: hidden; }
     LineList > .line-list--cursor { background: $block-cursor-background; color: $block-cursor-foreground; }
     LineList:blur > .line-list--cursor { background: $block-cursor-blurred-background; }
     """
@@ -149,7 +149,7 @@ class LineList(ScrollView, can_focus=True):
 
     def set_rows(self, rows: Sequence[Row]) -> None:
         """Show ``rows`` (a ``Rows`` is kept as it is); the cursor stays on the item it was on, wherever it went."""
-        keep = self.selected_id
+        keep, shown = self.selected_id, self._on_screen()
         self.rows = rows if isinstance(rows, Rows) else list(rows)
         if not self.selectable:
             self._index = {}
@@ -162,7 +162,37 @@ class LineList(ScrollView, can_focus=True):
             self._drawn = {k: v for k, v in self._drawn.items() if k[0] in live}
         self.cursor = self._index.get(keep) if keep is not None else None
         self._fit()
-        self.refresh()
+        self._repaint_changed(shown)
+
+    def _on_screen(self) -> tuple[int, list[tuple[object, bool]]] | None:
+        """The top line and what each line on screen shows (row key, cursor on it); None if not known line by line."""
+        height = self.scrollable_content_region.height
+        if not self.rows or not height or not self.is_mounted:
+            return None  # nothing drawn yet, or the "empty" line
+        top = self.scroll_offset.y
+        return top, [(self.rows[n].key, n == self.cursor) for n in range(top, min(top + height, len(self.rows)))]
+
+    def _repaint_changed(self, shown: tuple[int, list[tuple[object, bool]]] | None) -> None:
+        """Repaint only the lines on screen that show something else now.
+
+        Textual renders and composites every line of a refreshed region; a new idea that lands
+        below the screen changes none of its lines (the scrollbar is its own widget), and one
+        that lands on it changes the lines from there down.
+        """
+        now = self._on_screen()
+        if shown is None or now is None or shown[0] != now[0] or len(shown[1]) != len(now[1]):
+            self.refresh()
+            return
+        (top, before), (_, after) = shown, now
+        y, lines = 0, len(after)
+        while y < lines:
+            if before[y] == after[y]:
+                y += 1
+                continue
+            start = y
+            while y < lines and before[y] != after[y]:
+                y += 1
+            self.refresh_lines(top + start, y - start)
 
     @property
     def count(self) -> int:

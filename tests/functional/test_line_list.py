@@ -1,8 +1,8 @@
 """The board's list as rows come and go: the last idea can always be scrolled to, the scrollbar tells the truth.
 
-A long list that gains a row is not laid out again (only its scrollbar's thumb changes), so
-these read back what the terminal shows after each change: the rows on screen, and whether the
-scrollbar is there.
+A long list that gains a row is not laid out again (only its scrollbar's thumb changes), and
+only the lines on screen that show another row are repainted, so these read back what the
+terminal gets after each change: the rows on screen, and whether the scrollbar is there.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ async def test_a_growing_board_scrolls_to_its_last_row_and_a_shrinking_one_drops
         board.set_rows(rows(50))  # overflows: the scrollbar comes, the screen is laid out again
         await pilot.pause()
         assert board.show_vertical_scrollbar
+        assert not board.show_horizontal_scrollbar  # lines are cut to the width: nothing to scroll sideways to
 
         for n in (60, 75):  # still overflowing: new rows are reachable all the same
             board.set_rows(rows(n))
@@ -58,3 +59,43 @@ async def test_a_growing_board_scrolls_to_its_last_row_and_a_shrinking_one_drops
         await pilot.pause()
         assert not board.show_vertical_scrollbar
         assert on_screen(board)[:3] == ["idea 0", "idea 1", ""]
+
+
+def shown(board: LineList) -> list[str]:
+    """The list's lines as the screen gets them: from Textual's line cache, which keeps every line not repainted."""
+    return [strip.text.strip() for strip in board.render_lines(board.size.region)]
+
+
+def named(texts: list[str]) -> list[Row]:
+    return [Row(t, ("idea", t), lambda t=t: Text(t)) for t in texts]
+
+
+async def test_a_board_that_changes_under_the_screen_shows_each_new_line() -> None:
+    """Only the lines whose rows changed are repainted; what the terminal shows must still be all new."""
+    app = Board()
+    async with app.run_test(size=(40, 20)) as pilot:
+        board = app.query_one(LineList)
+        texts = [f"idea {k}" for k in range(30)]
+        board.set_rows(named(texts))
+        await pilot.pause()
+        assert shown(board) == texts[:10]
+
+        texts.insert(3, "a new idea")  # lands on screen: every line from there down moves
+        board.set_rows(named(texts))
+        await pilot.pause()
+        assert shown(board) == texts[:10]
+
+        texts.insert(25, "one far below")  # lands below the screen: nothing on it changes
+        board.set_rows(named(texts))
+        await pilot.pause()
+        assert shown(board) == texts[:10]
+
+        texts[6] = "idea 5, edited"  # one line in the middle
+        board.set_rows(named(texts))
+        await pilot.pause()
+        assert shown(board) == texts[:10]
+
+        del texts[:2]  # two go from the top
+        board.set_rows(named(texts))
+        await pilot.pause()
+        assert shown(board) == texts[:10]
