@@ -6,7 +6,11 @@ process on a 120x40 pseudo-terminal whose output is drained, against a server in
 filled with that many ideas first; then, with both apps settled:
 
 - **per event**: 40 more ideas at 5 a second (each drawn on its own), CPU of each app process
-  from /proc, minus what it uses idle over the same time, divided by 40;
+  from /proc, minus what it uses idle over the same time, divided by 40. Where a new idea lands
+  decides how much of the screen changes, so it is the same at every board size: with ``--land
+  top`` (the default) each lands at the top of the board and every line of the list below it
+  moves (the most an idea can change); with ``--land anywhere`` at a random place in the board,
+  as in a room, where on a long board most land off the screen;
 - **busy room**: 25 ideas a second for 8 s, each app's CPU as a share of one core;
 - **typing**: while the room posts 25 a second, 100 keys typed into the participant's idea
   box; latency from the write to the moment the character is in the app's output.
@@ -17,13 +21,14 @@ same run (``bench.floor_app``): one line of a ``Static`` updated, and one option
 ``tui participant_ms_per_event@1000=<x> host_ms_per_event@1000=<y> floor_ms=<f> keypress_p99_ms=<z>``.
 
     python -m bench.tui                          # boards of 40, 200, 1000 and 5000 ideas
-    python -m bench.tui --boards 40,1000 --quick
+    python -m bench.tui --boards 40,1000 --quick [--land anywhere]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import sys
 import tempfile
 import time
@@ -53,8 +58,10 @@ class Row:
 class Room:
     """A session on a server in this process, and clients that fill it and keep it busy."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, land: str = "top") -> None:
         self.tmp = tmp
+        self.land = land
+        self.random = random.Random(1)
 
     async def open(self) -> None:
         limits = Limits(commands_per_second=1e9, command_burst=10**9, outbox_bytes=256 * 1024 * 1024)
@@ -86,8 +93,14 @@ class Room:
         for n in range(count):
             self.posted += 1
             p = self.posters[n % len(self.posters)]
-            p.send_nowait(c.PostIdea(id=p.new_id(), category="idea", text=f"Idea {self.posted}: posted live"))
+            p.send_nowait(c.PostIdea(id=p.new_id(), category="idea", text=self.live_text()))
             await asyncio.sleep(1 / rate)
+
+    def live_text(self) -> str:
+        """A live idea's text: sorted before every filled one ("A live ..."), or next to a random one of them."""
+        if self.land == "top":
+            return f"A live idea {self.posted}"
+        return f"Idea {self.random.randrange(1, self.posted)}b: posted live {self.posted}"
 
     def seat_dir(self) -> Path:
         data = self.tmp / "data"
@@ -192,9 +205,9 @@ def floor(kind: str, updates: int) -> float:
         app.close()
 
 
-async def measure(board: int, quick: bool, profile: str = "") -> Row:
+async def measure(board: int, quick: bool, profile: str = "", land: str = "top") -> Row:
     with tempfile.TemporaryDirectory() as tmp:
-        room = Room(Path(tmp))
+        room = Room(Path(tmp), land)
         await room.open()
         apps: dict[str, PtyApp] = {}
         try:
@@ -227,6 +240,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--boards", default="40,200,1000,5000", help="board sizes (default %(default)s)")
     parser.add_argument("--quick", action="store_true", help="fewer events and a shorter busy phase")
+    parser.add_argument(
+        "--land", choices=("top", "anywhere"), default="top",
+        help="where each new idea lands on the board: at its top (every line below moves) or anywhere",
+    )  # fmt: skip
     parser.add_argument("--profile", choices=("participant", "host"), help="sample that app with py-spy per board")
     args = parser.parse_args()
     boards = [int(b) for b in args.boards.split(",")]
@@ -234,9 +251,10 @@ def main() -> None:
     floor_ms = floor("static", updates)
     floor_list_ms = floor("optionlist", updates)
     print(f"floor: one Static line {floor_ms:.1f} ms/change, one option added to 1000 {floor_list_ms:.1f} ms/change")
+    print(f"new ideas land {'at the top of the board' if args.land == 'top' else 'anywhere on the board'}")
     rows = []
     for board in boards:
-        row = asyncio.run(measure(board, args.quick, args.profile or ""))
+        row = asyncio.run(measure(board, args.quick, args.profile or "", args.land))
         rows.append(row)
         parts = []
         for name in ("participant", "host"):
