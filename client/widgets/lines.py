@@ -14,6 +14,7 @@ import itertools
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from math import ceil
 from typing import Any, TypeVar, overload
 
 from rich.segment import Segment
@@ -24,6 +25,7 @@ from textual.events import Click
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 
 
@@ -265,8 +267,10 @@ class LineList(ScrollView, can_focus=True):
         if size.width == old.width and min(size.height, old.height) > room and self.show_vertical_scrollbar:
             self.set_reactive(LineList.virtual_size, size)
             bar = self.vertical_scrollbar
-            bar.window_virtual_size = size.height
-            bar.refresh()
+            if _looks(bar, bar.window_virtual_size) == _looks(bar, size.height):
+                bar.set_reactive(ScrollBar.window_virtual_size, size.height)
+            else:
+                bar.window_virtual_size = size.height
             self.scroll_y = self.validate_scroll_y(self.scroll_y)  # fewer rows: not past the end
         else:
             self.virtual_size = size
@@ -313,3 +317,17 @@ class LineList(ScrollView, can_focus=True):
         n = event.y + self.scroll_offset.y
         if self.selectable and 0 <= n < len(self.rows) and self.rows[n].id:
             self.select(self.rows[n].id)
+
+
+def _looks(bar: ScrollBar, rows: int) -> list[Segment]:
+    """The cells ``bar`` would draw for a list of ``rows``, by Textual's own renderer.
+
+    The thumb is drawn in eighths of a cell: at 1,000 rows, one more moves it by less than
+    that, and a repaint of the bar (a cursor move and a cell for each of its lines) would put
+    the same cells on the terminal again.
+    """
+    window = bar.window_size if bar.window_size < rows else 0
+    drawn = bar.renderer.render_bar(
+        size=bar.size.height, virtual_size=rows, window_size=ceil(window), position=bar.position
+    )
+    return list(drawn.segments)

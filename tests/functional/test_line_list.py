@@ -7,6 +7,8 @@ terminal gets after each change: the rows on screen, and whether the scrollbar i
 
 from __future__ import annotations
 
+import itertools
+
 from rich.text import Text
 from textual.app import App, ComposeResult
 
@@ -99,3 +101,44 @@ async def test_a_board_that_changes_under_the_screen_shows_each_new_line() -> No
         board.set_rows(named(texts))
         await pilot.pause()
         assert shown(board) == texts[:10]
+
+
+
+def bar_cells(board: LineList) -> list[str]:
+    """The scrollbar as the screen gets it (Textual's line cache: stale if a needed repaint was skipped)."""
+    bar = board.vertical_scrollbar
+    return [repr(strip) for strip in bar.render_lines(bar.size.region)]
+
+
+async def test_the_scrollbar_of_a_list_grown_row_by_row_is_the_one_it_would_have_if_drawn_afresh() -> None:
+    """A row more mostly leaves the thumb where it was (it is drawn in eighths of a cell), and then
+    the bar is not repainted; whenever the thumb does move, the screen must show it moved.
+
+    The fresh bars come from another run of the app: laying a list out from scratch repaints
+    everything on its screen, a grown list's stale bar included.
+    """
+    sizes = range(13, 90)
+    grown: list[list[str]] = []
+    app = Board()
+    async with app.run_test(size=(40, 20)) as pilot:
+        board = app.query_one(LineList)
+        board.set_rows(rows(12))
+        await pilot.pause()
+        board.scroll_to(y=2, animate=False)
+        for n in sizes:
+            board.set_rows(rows(n))
+            await pilot.pause()
+            grown.append(bar_cells(board))
+    app = Board()
+    async with app.run_test(size=(40, 20)) as pilot:
+        board = app.query_one(LineList)
+        for n, bar in zip(sizes, grown, strict=True):
+            board.set_rows(rows(1))  # short, then long: laid out from scratch
+            await pilot.pause()
+            board.set_rows(rows(n))
+            await pilot.pause()
+            board.scroll_to(y=2, animate=False)
+            await pilot.pause()
+            assert bar == bar_cells(board), f"at {n} rows"
+    moves = sum(a != b for a, b in itertools.pairwise(grown))
+    assert 10 < moves < 60  # the thumb moved often, and stayed put often
