@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
-from itertools import groupby
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +27,7 @@ from client.widgets.progress import progress
 from workshop import commands as c
 from workshop.agenda import SMART_FIELDS
 from workshop.export import render
-from workshop.ideas import board_order, live_order, numbers, ranked
+from workshop.ideas import board_order, groups, live_order, numbers, ranked
 from workshop.progress import describe
 from workshop.state import Idea, Milestone, SmartSheet, State
 
@@ -578,11 +576,11 @@ def board(state: State, made: dict[object, Row] | None = None) -> Rows:
         return Row("", ("idea", i.id, i.text, who, n, dots, most), partial(_idea_line, i, n, who, dots, most))
 
     # Board order is stage, then category: each group is one run of the sorted list.
-    groups: dict[str, dict[str, list[Idea]]] = {}
-    for (stage_key, cat), group in groupby(live, key=attrgetter("stage", "category")):
-        groups.setdefault(stage_key, {})[cat] = list(group)
+    by_stage: dict[str, dict[str, Sequence[Idea]]] = {}
+    for stage_key, cat, group in groups(state):
+        by_stage.setdefault(stage_key, {})[cat] = group
     for stage in state.agenda:
-        cats = groups.get(stage.key)
+        cats = by_stage.get(stage.key)
         if not cats:
             continue
         count = sum(len(g) for g in cats.values())

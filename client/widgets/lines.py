@@ -143,7 +143,7 @@ class LineList(ScrollView, can_focus=True):
         self.selectable = selectable
         self.empty = empty
         self.rows: Sequence[Row] = []
-        self._index: dict[str, int] = {}
+        self._places: dict[str, int] | None = {}
         self._drawn: dict[tuple[object, int, bool], Strip] = {}
         self.cursor: int | None = None
 
@@ -151,20 +151,40 @@ class LineList(ScrollView, can_focus=True):
 
     def set_rows(self, rows: Sequence[Row]) -> None:
         """Show ``rows`` (a ``Rows`` is kept as it is); the cursor stays on the item it was on, wherever it went."""
-        keep, shown = self.selected_id, self._on_screen()
+        keep, near, shown = self.selected_id, self.cursor, self._on_screen()
         self.rows = rows if isinstance(rows, Rows) else list(rows)
-        if not self.selectable:
-            self._index = {}
-        elif isinstance(rows, Rows):
-            self._index = rows.places()
-        else:
-            self._index = {row.id: n for n, row in enumerate(self.rows) if row.id}
+        self._places = None
         if len(self._drawn) > 4 * len(self.rows) + 200:  # let go of lines for rows that are gone
             live = {row.key for row in self.rows}
             self._drawn = {k: v for k, v in self._drawn.items() if k[0] in live}
-        self.cursor = self._index.get(keep) if keep is not None else None
+        self.cursor = self._find(keep, near)
         self._fit()
         self._repaint_changed(shown)
+
+    @property
+    def _index(self) -> dict[str, int]:
+        """Row id -> its row, for every item; built when first needed after a change, not on every event."""
+        if self._places is None:
+            if not self.selectable:
+                self._places = {}
+            elif isinstance(self.rows, Rows):
+                self._places = self.rows.places()
+            else:
+                self._places = {row.id: n for n, row in enumerate(self.rows) if row.id}
+        return self._places
+
+    def _find(self, item_id: str | None, near: int | None) -> int | None:
+        """The row of ``item_id``, looked for first where it was: an idea posted above it moves it by one.
+
+        Only a longer move (a heading gone, the stage changed) builds the whole index.
+        """
+        if not item_id or not self.selectable:
+            return None
+        if near is not None:
+            for n in (near, near + 1, near - 1):
+                if 0 <= n < len(self.rows) and self.rows[n].id == item_id:
+                    return n
+        return self._index.get(item_id)
 
     def _on_screen(self) -> tuple[int, list[tuple[object, bool]]] | None:
         """The top line and what each line on screen shows (row key, cursor on it); None if not known line by line."""

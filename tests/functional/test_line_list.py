@@ -142,3 +142,33 @@ async def test_the_scrollbar_of_a_list_grown_row_by_row_is_the_one_it_would_have
             assert bar == bar_cells(board), f"at {n} rows"
     moves = sum(a != b for a, b in itertools.pairwise(grown))
     assert 10 < moves < 60  # the thumb moved often, and stayed put often
+
+
+async def test_the_cursor_stays_on_its_idea_wherever_the_idea_goes() -> None:
+    """People vote on the idea under the cursor: when ideas land or go around it, it must not slide onto another."""
+    app = Board()
+    async with app.run_test(size=(40, 20)) as pilot:
+        board = app.query_one(LineList)
+        board.focus()
+        texts = [f"idea {k}" for k in range(30)]
+        board.set_rows(named(texts))
+        board.select("idea 5")
+        await pilot.pause()
+
+        for change in (
+            lambda: texts.insert(2, "one above"),  # the idea moves down a row
+            lambda: texts.insert(20, "one below"),  # it stays
+            lambda: texts.remove("one above"),  # up a row
+            lambda: texts.__delitem__(slice(0, 3)),  # up three
+            lambda: texts.__setitem__(slice(0, 0), ["x", "y", "z", "w"]),  # down four
+        ):
+            change()
+            board.set_rows(named(texts))
+            await pilot.pause()
+            assert board.selected_id == "idea 5"
+            assert board.cursor == texts.index("idea 5")
+
+        texts.remove("idea 5")  # gone: nothing is selected rather than a neighbour
+        board.set_rows(named(texts))
+        await pilot.pause()
+        assert board.selected_id is None

@@ -7,11 +7,14 @@ participant's list as runs of it (``client.widgets.ideas``), so that an event co
 
 from __future__ import annotations
 
+from itertools import groupby
+from operator import attrgetter
+
 from hypothesis import HealthCheck, given, settings
 
 from client.widgets.ideas import ordered
 from tests.steps import Step, draft, steps
-from workshop.ideas import _sort_key, board_order, live_order, numbers
+from workshop.ideas import _sort_key, board_order, groups, live_order, numbers
 from workshop.reducer import apply
 from workshop.state import State
 
@@ -30,6 +33,9 @@ def test_the_kept_orders_are_the_orders_sorted_afresh(steps: list[Step]) -> None
         assert live_order(state) == [i for i in fresh if i.live]
         unrevealed = sorted(state.ideas.values(), key=_sort_key(state, None))
         assert numbers(state) == {i.id: n for n, i in enumerate(unrevealed, start=1)}
+        # The host's board: the live ideas cut into one run per stage and category.
+        cut = [(*k, list(g)) for k, g in groupby(live_order(state), key=attrgetter("stage", "category"))]
+        assert [(s, c, list(g)) for s, c, g in groups(state)] == cut
         # The participant's list: the current stage's ideas first, then the rest, in board order.
         here = state.stage.key
         shown = [i for run in ordered(state) for i in run]
