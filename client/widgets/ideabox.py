@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from textual.binding import Binding
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.widgets import Input
 
 
@@ -13,6 +15,12 @@ class IdeaBox(Input):
     a ctrl+q typed right after it (one packet over a slow link) could close the app first and
     lose the idea. Here Enter runs the app's ``post_idea`` action while the key is handled.
     """
+
+    # ``Input`` sets its virtual width (the text's) on every key, and Textual's ``virtual_size``
+    # lays the whole screen out when it changes: a layout per keypress, a third of the
+    # participant's CPU while typing in a busy room. The box's place never depends on it; only
+    # how far it scrolls sideways does, and that reads it directly. So here it only repaints.
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
 
     BINDINGS = [
         Binding("enter", "app.post_idea", "Post", show=False),
