@@ -219,11 +219,20 @@ class LiveApp(App[int]):
         """A fresh command id: ``self.send(c.PostIdea(id=self.next_id, ...))``."""
         return self.conn.new_id()
 
-    def send(self, cmd: c.Command, said: str = "", then: Callable[[], None] | None = None, refused: str = "") -> None:
+    def send(
+        self,
+        cmd: c.Command,
+        said: str = "",
+        then: Callable[[], None] | None = None,
+        refused: str = "",
+        give_back: Callable[[], str] | None = None,
+    ) -> None:
         """Send ``cmd`` without blocking; a refusal is shown, on success ``said`` and ``then``.
 
         The command is handed to the connection at once (a quit right after it waits for its
-        answer); only the wait for that answer runs in a worker.
+        answer); only the wait for that answer runs in a worker. On a refusal ``give_back``
+        returns what the person typed to where they can use it, and says where (added to the
+        refusal's message).
         """
         answer = self.conn.send_nowait(cmd)
 
@@ -233,8 +242,10 @@ class LiveApp(App[int]):
             except CommandError as exc:
                 if exc.code != "closed":
                     title = refused or REFUSED.get(type(cmd), "The server said no")
-                    self.notify(exc.message[:1].upper() + exc.message[1:] + ".", title=title, severity="error",
-                                markup=False)  # fmt: skip
+                    message = exc.message[:1].upper() + exc.message[1:] + "."
+                    if give_back is not None:
+                        message += " " + give_back()
+                    self.notify(message, title=title, severity="error", markup=False)
             else:
                 if then is not None:
                     then()

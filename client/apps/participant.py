@@ -376,14 +376,27 @@ class ParticipantApp(LiveApp):
         self._post(text, str(category), anonymous)
 
     def _post(self, text: str, category: str, anonymous: bool) -> None:
-        def clear() -> None:
-            box = self.query_one("#idea-text", Input)
-            if box.value == text:  # clear only what was sent, never newer typing
-                box.value = ""
+        """Send the idea and free the box for the next one at once.
+
+        From Enter on, the idea is the connection's: kept and sent again until the server has
+        saved it (the status line says so while it waits). Clearing only on the server's answer
+        let the next idea, typed meanwhile, run on from the first and go out joined to it.
+        If the server refuses the idea, it comes back into the box, or, if the next one is
+        already being typed there, into the refusal's message, so that nothing typed is lost.
+        """
+        box = self.query_one("#idea-text", Input)
+        box.value = ""
+
+        def give_back() -> str:
+            if box.value:
+                return f"It was: {text}"
+            box.value = text
+            box.cursor_position = len(text)
+            return "It is back in the box."
 
         said = "Posted anonymously." if anonymous else "Posted."
         cmd = c.PostIdea(id=self.next_id, text=text, category=category, anonymous=anonymous)
-        self.send(cmd, said=said, then=clear, refused="Idea not posted")
+        self.send(cmd, said=said, refused="Idea not posted", give_back=give_back)
 
     def action_vote(self, delta: int) -> None:
         if (iid := self.query_one(IdeaList).selected_id) is not None:

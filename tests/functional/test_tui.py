@@ -6,6 +6,7 @@ import asyncio
 import html
 import inspect
 import re
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from client.connection import Connection, Credentials, create_session
 from client.widgets.ideas import IdeaList
 from client.widgets.lines import LineList
 from client.widgets.people import PeopleList
+from server.limits import Limits
+from tests.conftest import start_server, stop_server
 from workshop import commands as c
 from workshop.agenda import DEFAULT_STAGES
 from workshop.state import State
@@ -314,6 +317,54 @@ async def test_participant_reconnects_and_keeps_what_was_typed(live) -> None:
         await reach(fac, lambda s: any(i.text == "Partner webinars" for i in s.ideas.values()))
         assert [i.author for i in fac.state.ideas.values()] == [app.conn.you]  # still the same person
         await close(app)
+
+
+async def test_the_next_idea_typed_before_the_first_is_saved_goes_out_on_its_own(live) -> None:
+    """Without this, someone typing fast (or on a slow link) would send their first idea again, joined to the next."""
+    fac, code = await live.facilitator()
+    await fac.do(c.SetStage, index=STAGE["new_ways"])
+    app = participant_app(Credentials(url=live.url, code=code, name="Ana"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await online((pilot, app))
+        await settle(pilot, lambda: app.conn.state.stage.key == "new_ways")
+        box = app.screen.query_one("#idea-text", Input)
+        await type_into(pilot, "#idea-text", "Partner webinars")
+        log = sqlite3.connect(live.db, isolation_level=None)
+        log.execute("BEGIN EXCLUSIVE")  # a slow disk: the idea is neither saved nor answered while the next is typed
+        await pilot.press("enter")
+        assert box.value == ""  # free for the next idea at once
+        await type_into(pilot, "#idea-text", "Case studies")
+        assert app.conn.unconfirmed  # (the first is still waiting)
+        log.execute("COMMIT")
+        log.close()
+        await reach(fac, lambda s: [i.text for i in s.ideas.values()] == ["Partner webinars"])
+        await settle(pilot, lambda: not app.conn.unconfirmed)
+        assert box.value == "Case studies"
+        await pilot.press("enter")
+        await reach(fac, lambda s: [i.text for i in s.ideas.values()] == ["Partner webinars", "Case studies"])
+        await close(app)
+
+
+async def test_an_idea_the_server_refuses_comes_back_into_the_box(tmp_path: Path) -> None:
+    """Without this, an idea refused after the box was cleared (here: posting too fast) would be lost."""
+    live = await start_server(tmp_path / "w.db", Limits(commands_per_second=0.001, command_burst=1))
+    try:
+        fac, code = await live.facilitator()
+        await fac.do(c.SetStage, index=STAGE["new_ways"])
+        app = participant_app(Credentials(url=live.url, code=code, name="Ana"))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await online((pilot, app))
+            await settle(pilot, lambda: app.conn.state.stage.key == "new_ways")
+            box = app.screen.query_one("#idea-text", Input)
+            for text in ("Partner webinars", "Case studies"):
+                await type_into(pilot, "#idea-text", text)
+                await pilot.press("enter")
+            await settle(pilot, lambda: box.value == "Case studies")
+            assert "It is back in the box" in notes(app)
+            await reach(fac, lambda s: [i.text for i in s.ideas.values()] == ["Partner webinars"])
+            await close(app)
+    finally:
+        await stop_server(live)
 
 
 def test_join_targets() -> None:
