@@ -1,19 +1,25 @@
-"""Provides ``IdeaBox``: the line an idea is typed in, posted by Enter before any later key is read."""
+"""Provides ``IdeaBox``: the line an idea is typed in, posted by Enter in the order keys arrived."""
 
 from __future__ import annotations
 
-from textual.binding import Binding
+from textual import events
 from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.widgets import Input
 
+# Keys the box answers itself, with the app's action each runs.
+KEYS = {"enter": "app.post_idea", "up": "app.cycle_category(-1)", "down": "app.cycle_category(1)"}
+
 
 class IdeaBox(Input):
-    """An ``Input`` whose Enter posts at once, in the order keys arrived.
+    """An ``Input`` whose Enter posts exactly what was typed before it, and nothing typed after.
 
-    A plain ``Input`` answers Enter with a ``Submitted`` message that reaches the app later;
-    a ctrl+q typed right after it (one packet over a slow link) could close the app first and
-    lose the idea. Here Enter runs the app's ``post_idea`` action while the key is handled.
+    A binding would not do: Textual hands each key to the box's own queue, and checks a
+    (non-priority) binding only when the key has bubbled up to the app, while the box goes on
+    with the keys behind it. Keys that arrive together (a fast typist, a slow link delivering
+    several at once) then had Enter post the text with the next idea's first letters in it, or
+    clear them. Here the box runs the action itself, in turn with the characters; the app's
+    ``check_action`` still decides whether it applies (a key it refuses goes on as before).
     """
 
     # ``Input`` sets its virtual width (the text's) on every key, and Textual's ``virtual_size``
@@ -22,11 +28,11 @@ class IdeaBox(Input):
     # how far it scrolls sideways does, and that reads it directly. So here it only repaints.
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
 
-    BINDINGS = [
-        Binding("enter", "app.post_idea", "Post", show=False),
-        Binding("up", "app.cycle_category(-1)", "Category", show=False),
-        Binding("down", "app.cycle_category(1)", "Category", show=False),
-    ]
+    async def on_key(self, event: events.Key) -> None:
+        action = KEYS.get(event.key)
+        if action is not None and await self.run_action(action):
+            event.stop()
+            event.prevent_default()
 
     def watch_value(self, value: str) -> None:
         """A counter appears near the limit, counting what the server counts (characters)."""

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input, Select
 
@@ -342,6 +343,27 @@ async def test_the_next_idea_typed_before_the_first_is_saved_goes_out_on_its_own
         assert box.value == "Case studies"
         await pilot.press("enter")
         await reach(fac, lambda s: [i.text for i in s.ideas.values()] == ["Partner webinars", "Case studies"])
+        await close(app)
+
+
+async def test_ideas_whose_keys_arrive_together_go_out_as_typed(live) -> None:
+    """Without this, keys arriving in one read (a fast typist, a slow link) had Enter post text from the next idea."""
+    fac, code = await live.facilitator()
+    await fac.do(c.SetStage, index=STAGE["stop_start_continue"])  # a category to pick
+    app = participant_app(Credentials(url=live.url, code=code, name="Ana"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await online((pilot, app))
+        await settle(pilot, lambda: app.conn.state.stage.key == "stop_start_continue")
+        app.screen.query_one("#idea-text", Input).focus()
+        await pilot.pause()
+        keys = ["down", *"Cut cold calls", "enter", "down", *"Start webinars", "enter"]
+        for key in keys:  # as the terminal driver does: all posted before the app handles the first
+            named = {" ": "space", "down": "down", "enter": "enter"}.get(key, key)
+            app.post_message(events.Key(named, {"down": None, "enter": "\r"}.get(key, key)))
+        await reach(fac, lambda s: len(s.ideas) == 2)
+        assert sorted((i.category, i.text) for i in fac.state.ideas.values()) == [
+            ("start", "Start webinars"), ("stop", "Cut cold calls")]  # fmt: skip
+        assert app.screen.query_one("#idea-text", Input).value == ""
         await close(app)
 
 
