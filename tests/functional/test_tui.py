@@ -7,7 +7,8 @@ import html
 import inspect
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from client.widgets.ideas import IdeaList
 from client.widgets.lines import LineList
 from client.widgets.people import PeopleList
 from server.limits import Limits
-from tests.conftest import start_server, stop_server
+from tests.conftest import LiveServer, start_server, stop_server
 from workshop import commands as c
 from workshop.agenda import DEFAULT_STAGES
 from workshop.state import State
@@ -296,16 +297,28 @@ async def test_hostile_text_in_the_participant_app(live) -> None:
         await close(host, app)
 
 
-async def test_participant_reconnects_and_keeps_what_was_typed(live) -> None:
-    """Without this, a network drop would leave a participant offline or wipe the idea they were typing."""
+@asynccontextmanager
+async def participant_at(live: LiveServer, stage: str) -> AsyncIterator[tuple[Connection, ParticipantApp, Pilot]]:
+    """Ana's app, online, in a session its facilitator (``fac``, a protocol client) has moved to ``stage``."""
     fac, code = await live.facilitator()
-    await fac.do(c.SetStage, index=STAGE["new_ways"])
+    await fac.do(c.SetStage, index=STAGE[stage])
     app = participant_app(Credentials(url=live.url, code=code, name="Ana"))
     async with app.run_test(size=(80, 24)) as pilot:
         await online((pilot, app))
+        await settle(pilot, lambda: app.conn.state.stage.key == stage)
+        yield fac, app, pilot
+        await close(app)
+
+
+def ideas_of(state: State) -> list[str]:
+    return [i.text for i in state.ideas.values()]
+
+
+async def test_participant_reconnects_and_keeps_what_was_typed(live) -> None:
+    """Without this, a network drop would leave a participant offline or wipe the idea they were typing."""
+    async with participant_at(live, "new_ways") as (fac, app, pilot):
         seen: list[str] = []
         app.conn.on_change(lambda: seen.append(app.conn.status))
-        await settle(pilot, lambda: app.conn.state.stage.key == "new_ways")
         await type_into(pilot, "#idea-text", "Partner webinars")
         room = live.app.rooms[fac.creds.session]
         for conn in room.conns[app.conn.you]:
@@ -315,19 +328,13 @@ async def test_participant_reconnects_and_keeps_what_was_typed(live) -> None:
         await settle(pilot, lambda: "online" in text_of(app, "#status"))  # drawn at the next frame
         assert app.screen.query_one("#idea-text", Input).value == "Partner webinars"
         await pilot.press("enter")
-        await reach(fac, lambda s: any(i.text == "Partner webinars" for i in s.ideas.values()))
+        await reach(fac, lambda s: ideas_of(s) == ["Partner webinars"])
         assert [i.author for i in fac.state.ideas.values()] == [app.conn.you]  # still the same person
-        await close(app)
 
 
 async def test_the_next_idea_typed_before_the_first_is_saved_goes_out_on_its_own(live) -> None:
     """Without this, someone typing fast (or on a slow link) would send their first idea again, joined to the next."""
-    fac, code = await live.facilitator()
-    await fac.do(c.SetStage, index=STAGE["new_ways"])
-    app = participant_app(Credentials(url=live.url, code=code, name="Ana"))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await online((pilot, app))
-        await settle(pilot, lambda: app.conn.state.stage.key == "new_ways")
+    async with participant_at(live, "new_ways") as (fac, app, pilot):
         box = app.screen.query_one("#idea-text", Input)
         await type_into(pilot, "#idea-text", "Partner webinars")
         log = sqlite3.connect(live.db, isolation_level=None)
@@ -338,22 +345,16 @@ async def test_the_next_idea_typed_before_the_first_is_saved_goes_out_on_its_own
         assert app.conn.unconfirmed  # (the first is still waiting)
         log.execute("COMMIT")
         log.close()
-        await reach(fac, lambda s: [i.text for i in s.ideas.values()] == ["Partner webinars"])
+        await reach(fac, lambda s: ideas_of(s) == ["Partner webinars"])
         await settle(pilot, lambda: not app.conn.unconfirmed)
         assert box.value == "Case studies"
         await pilot.press("enter")
-        await reach(fac, lambda s: [i.text for i in s.ideas.values()] == ["Partner webinars", "Case studies"])
-        await close(app)
+        await reach(fac, lambda s: ideas_of(s) == ["Partner webinars", "Case studies"])
 
 
 async def test_ideas_whose_keys_arrive_together_go_out_as_typed(live) -> None:
     """Without this, keys arriving in one read (a fast typist, a slow link) had Enter post text from the next idea."""
-    fac, code = await live.facilitator()
-    await fac.do(c.SetStage, index=STAGE["stop_start_continue"])  # a category to pick
-    app = participant_app(Credentials(url=live.url, code=code, name="Ana"))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await online((pilot, app))
-        await settle(pilot, lambda: app.conn.state.stage.key == "stop_start_continue")
+    async with participant_at(live, "stop_start_continue") as (fac, app, pilot):  # a category to pick
         app.screen.query_one("#idea-text", Input).focus()
         await pilot.pause()
         keys = ["down", *"Cut cold calls", "enter", "down", *"Start webinars", "enter"]
@@ -364,27 +365,20 @@ async def test_ideas_whose_keys_arrive_together_go_out_as_typed(live) -> None:
         assert sorted((i.category, i.text) for i in fac.state.ideas.values()) == [
             ("start", "Start webinars"), ("stop", "Cut cold calls")]  # fmt: skip
         assert app.screen.query_one("#idea-text", Input).value == ""
-        await close(app)
 
 
 async def test_an_idea_the_server_refuses_comes_back_into_the_box(tmp_path: Path) -> None:
     """Without this, an idea refused after the box was cleared (here: posting too fast) would be lost."""
     live = await start_server(tmp_path / "w.db", Limits(commands_per_second=0.001, command_burst=1))
     try:
-        fac, code = await live.facilitator()
-        await fac.do(c.SetStage, index=STAGE["new_ways"])
-        app = participant_app(Credentials(url=live.url, code=code, name="Ana"))
-        async with app.run_test(size=(80, 24)) as pilot:
-            await online((pilot, app))
-            await settle(pilot, lambda: app.conn.state.stage.key == "new_ways")
+        async with participant_at(live, "new_ways") as (fac, app, pilot):
             box = app.screen.query_one("#idea-text", Input)
             for text in ("Partner webinars", "Case studies"):
                 await type_into(pilot, "#idea-text", text)
                 await pilot.press("enter")
             await settle(pilot, lambda: box.value == "Case studies")
             assert "It is back in the box" in notes(app)
-            await reach(fac, lambda s: [i.text for i in s.ideas.values()] == ["Partner webinars"])
-            await close(app)
+            await reach(fac, lambda s: ideas_of(s) == ["Partner webinars"])
     finally:
         await stop_server(live)
 
