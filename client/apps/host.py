@@ -27,7 +27,7 @@ from client.widgets.progress import progress
 from workshop import commands as c
 from workshop.agenda import SMART_FIELDS
 from workshop.export import render
-from workshop.ideas import board_order, groups, live_order, numbers, ranked
+from workshop.ideas import board_order, groups, numbers, ranked
 from workshop.progress import describe
 from workshop.state import Idea, Milestone, SmartSheet, State
 
@@ -550,7 +550,6 @@ def board(state: State, made: dict[object, Row] | None = None) -> Rows:
             made[key] = row
         rows.add(row)
 
-    live = live_order(state)
     number = numbers(state)
     totals = state.revealed or {}
     most = max(totals.values(), default=0)
@@ -589,7 +588,7 @@ def board(state: State, made: dict[object, Row] | None = None) -> Rows:
             if ideas := cats.get(cat):
                 line(("cat", stage.key, cat, len(ideas)), ("  ", ""), (cat, "bold"), (f" ({len(ideas)})", ""))
                 rows.add_run(ideas, idea_row)
-    if not live:
+    if not by_stage:
         line(("none",), ("No ideas yet.", "dim"))
     return rows
 

@@ -103,7 +103,6 @@ async def test_a_board_that_changes_under_the_screen_shows_each_new_line() -> No
         assert shown(board) == texts[:10]
 
 
-
 def bar_cells(board: LineList) -> list[str]:
     """The scrollbar as the screen gets it (Textual's line cache: stale if a needed repaint was skipped)."""
     bar = board.vertical_scrollbar
