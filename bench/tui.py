@@ -83,7 +83,7 @@ class Room:
         async def post(p: Connection, n: int) -> None:
             for _ in range(n):
                 self.posted += 1
-                await p.do(c.PostIdea, category="idea", text=f"Idea {self.posted}: a way to win more leads")
+                await p.do(c.PostIdea, category="idea", text=f"Idea {self.posted:05d}: a way to win more leads")
 
         missing = total - self.posted
         share = [missing // len(self.posters) + (i < missing % len(self.posters)) for i in range(len(self.posters))]
@@ -100,7 +100,9 @@ class Room:
         """A live idea's text: sorted before every filled one ("A live ..."), or next to a random one of them."""
         if self.land == "top":
             return f"A live idea {self.posted}"
-        return f"Idea {self.random.randrange(1, self.posted)}b: posted live {self.posted}"
+        # Numbers are zero-padded so the board's order (by text) is theirs: unpadded, every live
+        # idea numbered 1000 or more ("Idea 1003b") sorted among the first lines of the board.
+        return f"Idea {self.random.randrange(1, self.posted):05d}b: posted live {self.posted}"
 
     def seat_dir(self) -> Path:
         data = self.tmp / "data"
