@@ -33,7 +33,8 @@ def default_db() -> Path:
 
 SERVERS_HELP = (
     "other `workshop serve` processes sharing the session's PostgreSQL log: tried in turn when the one "
-    "serving it cannot be reached (see docs/scaling.md)"
+    "serving it cannot be reached. Only needed when the first one you name may be down: the server you "
+    "reach tells your client of the others (see docs/scaling.md)"
 )
 
 
@@ -190,6 +191,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from server.app import port_of, start
     from server.limits import Limits
+    from server.store import is_postgres
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # A line for every connection opened and closed is noise in a room of 1,000 (and a reconnect
@@ -205,6 +207,13 @@ def _serve(args: argparse.Namespace) -> int:
         )  # fmt: skip
         scheme = "wss" if args.certfile else "ws"
         print(f"workshop server on {scheme}://{args.host}:{port_of(server)} (log: {_shown(db)})", flush=True)
+        if is_postgres(db) and not args.public_url and args.host in ("0.0.0.0", "::", ""):
+            # Other servers send clients to this URL, and clients learn it as a server to fall back on.
+            print(
+                f"workshop: give --public-url (how clients reach this server): with a shared log, clients are told "
+                f"{app.store.public_url}, which other machines cannot reach",
+                file=sys.stderr, flush=True,
+            )  # fmt: skip
         if args.ssh:
             door, where = await open_ssh(app, f"ws://127.0.0.1:{port_of(server)}", args.ssh, args.host)
             print(f"ssh door on {where} (host key {door.fingerprint}): ssh -p {where.rsplit(':', 1)[1]} CODE@...")

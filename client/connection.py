@@ -126,7 +126,8 @@ class Connection:
     ) -> None:
         self.creds = creds
         # Other servers sharing the session's log (several `workshop serve` on one PostgreSQL):
-        # when ours cannot be reached, the next is tried, and it takes the session over.
+        # when ours cannot be reached, the next is tried, and it takes the session over. Each
+        # welcome adds the ones the server knows of.
         self.servers = [creds.url, *(u for u in servers if u != creds.url)]
         self.state: State | None = None
         self.you = ""
@@ -360,6 +361,9 @@ class Connection:
         self.you, self.joined_as, self.epoch, self.online = w.you, w.role, w.epoch, w.online
         if w.now:
             self.clock_offset = w.now - time.time()
+        # Servers the server knows of join those we were given: with them, the death of this
+        # one moves us to another by ourselves, with no --servers typed.
+        self.servers += [u for u in w.servers if u.startswith(("ws://", "wss://")) and u not in self.servers]
         if w.snapshot is not None:
             self.state = w.snapshot
             self._want_snapshot = False

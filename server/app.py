@@ -44,6 +44,10 @@ from workshop.state import State
 
 log = logging.getLogger("workshop.server")
 
+# How old the list of other servers in a welcome may be: a new server is told to clients within
+# this, and a dead one drops out of it (clients skip an unreachable server in any case).
+PEERS_SECONDS = 5.0
+
 
 class HandshakeRefused(Exception):
     """A handshake that cannot go on; its error is sent before the socket closes."""
@@ -82,6 +86,8 @@ class WorkshopServer:
         self._idle_timers: dict[str, asyncio.TimerHandle] = {}
         self.failures = AttemptCounter(self.limits.join_failures_per_minute)
         self.creates = AttemptCounter(self.limits.creates_per_minute)
+        self._peer_urls: tuple[str, ...] = ()  # other servers sharing the log, as last read
+        self._peers_read = -PEERS_SECONDS
 
     # -- rooms ---------------------------------------------------------------------------------
 
@@ -310,6 +316,17 @@ class WorkshopServer:
         await self._stored(room.submit(events, actor=actor, member=(actor.id, cred.digest(token))))
         return actor, token
 
+    async def _peers(self) -> tuple[str, ...]:
+        """The other servers on this log, for welcomes: read again at most every ``PEERS_SECONDS``."""
+        now = time.monotonic()
+        if now - self._peers_read >= PEERS_SECONDS:
+            self._peers_read = now  # the hellos meanwhile take the list as it was
+            try:
+                self._peer_urls = tuple(await asyncio.to_thread(self.store.peers))
+            except Exception as exc:  # the database is unwell: clients keep what they were told
+                log.warning("could not list the other servers: %r", exc)
+        return self._peer_urls
+
     @staticmethod
     async def _stored(fut: asyncio.Future[None]) -> None:
         """Wait for a handshake's write; a failed one refuses the handshake, changing nothing."""
@@ -327,6 +344,7 @@ class WorkshopServer:
 
     async def _welcome(self, room: Room, conn: Conn, msg: Hello, token: str, role: str) -> None:
         """Queue the welcome and, on a resume the log can serve, exactly what was missed."""
+        servers = await self._peers()  # before anything of the room is read: it may move on meanwhile
         you = conn.actor.id
         common = dict(
             session=room.id,
@@ -336,6 +354,7 @@ class WorkshopServer:
             token=token,
             online=(*(p for p in room.online() if p != you), you),
             now=self.clock(),
+            servers=servers,
         )
         last = msg.last_seq
         if last is not None and msg.epoch == room.row.epoch and 0 <= last <= room.published.seq and not token:
@@ -457,7 +476,7 @@ async def start(
         ssl=ssl_context(certfile, keyfile),
     )
     scheme = "wss" if certfile else "ws"
-    app.store.public_url = public_url or f"{scheme}://{host}:{port_of(server)}"
+    await asyncio.to_thread(app.store.serve_as, public_url or f"{scheme}://{host}:{port_of(server)}")
     return server, app
 
 

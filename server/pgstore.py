@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS owners (
     session TEXT PRIMARY KEY,
     url TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS servers (
+    url TEXT PRIMARY KEY,
+    key INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS commands (
     session TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -52,6 +56,22 @@ CREATE TABLE IF NOT EXISTS commands (
     seq BIGINT NOT NULL,
     PRIMARY KEY (session, key)
 );
+"""
+
+
+# A live server holds the two-key advisory lock (SERVER_LOCKS, its url's key) on its lease
+# connection: PostgreSQL itself says which servers are alive, as it says who owns a session.
+# Two-key locks are their own space (objsubid 2 in pg_locks): they never meet a session's.
+SERVER_LOCKS = 20261205
+PEERS = """
+SELECT s.url FROM servers s
+WHERE s.url <> %(me)s AND EXISTS (
+    SELECT 1 FROM pg_locks l
+    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND l.classid = %(space)s::oid AND l.objid = s.key::oid
+)
+ORDER BY s.url
 """
 
 
@@ -96,6 +116,23 @@ class PgEventStore(LogWriter):
     def release(self, session: str) -> None:
         with self._lease_lock:
             self._lease.execute("SELECT pg_advisory_unlock(%s)", (self._key(session),))
+
+    # -- the other servers: told to clients so that they find another when theirs dies ------------
+
+    def serve_as(self, url: str) -> None:
+        """Say, in the database, that this process is alive and reached at ``url``."""
+        self.public_url = url
+        key = int(hashlib.sha256(url.encode()).hexdigest()[:7], 16)  # an int4 >= 0: oid-safe in pg_locks
+        with self._lease_lock:
+            self._lease.execute("SELECT pg_try_advisory_lock(%s, %s)", (SERVER_LOCKS, key))
+            self._lease.execute(
+                "INSERT INTO servers VALUES (%s, %s) ON CONFLICT (url) DO UPDATE SET key = EXCLUDED.key", (url, key)
+            )
+
+    def peers(self) -> list[str]:
+        """The URLs of the other servers alive on this database now (a dead one's lock went with it)."""
+        with self.reader() as db:
+            return [row[0] for row in db.execute(PEERS, {"me": self.public_url, "space": SERVER_LOCKS})]
 
     # -- reading ---------------------------------------------------------------------------
 

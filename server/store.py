@@ -259,6 +259,14 @@ class EventStore(LogWriter):
     def release(self, session: str) -> None:
         """This process no longer serves ``session`` (it left memory)."""
 
+    def serve_as(self, url: str) -> None:
+        """Clients reach this process at ``url``: where a shared log's other servers send them."""
+        self.public_url = url
+
+    def peers(self) -> list[str]:
+        """The other live servers sharing this log; a SQLite file belongs to one process, so none."""
+        return []
+
     def sessions(self) -> list[SessionRow]:
         """Every session in the log, oldest first."""
         with self.reader() as db:

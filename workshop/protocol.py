@@ -78,6 +78,8 @@ class Welcome(Message, tag="welcome"):
     token: str = ""  # only on a first join: keep it to rejoin as the same person
     online: tuple[str, ...] = ()
     now: float = 0.0  # the server's clock, so that countdowns do not depend on the viewer's
+    # The other servers sharing this session's log (PostgreSQL): where to go if this one dies.
+    servers: tuple[str, ...] = ()
 
 
 class EventMsg(Message, tag="event"):

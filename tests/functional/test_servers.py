@@ -2,7 +2,8 @@
 
 Each session is served by one process at a time (a PostgreSQL advisory lock): a client that
 reaches another process is sent to the owner (``moved``); when the owner dies, its clients try
-the next server, which takes the session over from the log. Nothing acknowledged is lost,
+the next server (given with ``--servers``, or told of by the server in its welcome), which takes
+the session over from the log. Nothing acknowledged is lost,
 nothing is applied twice, and who wrote an anonymous idea or where a dot went stays hidden
 across the move. Skipped, saying why, where PostgreSQL is not installed.
 """
@@ -13,6 +14,7 @@ import asyncio
 from dataclasses import dataclass
 
 from client.connection import Connection, Credentials, create_session
+from server.pgstore import PgEventStore
 from server.transcript import load_session
 from tests.functional.test_faults import FAST, Watched
 from tests.processes import kill, serve
@@ -30,14 +32,19 @@ class Room:
 
 
 async def _room(urls: list[str], home: int) -> Room:
-    """A session created on server ``home``; Ben's first hello goes to the next server, which sends him on."""
+    """A session created on server ``home``; Ben's first hello goes to the next server, which sends him on.
+
+    Fay and Ana are given only their own server's URL, as `workshop join URL/CODE` gives it: they
+    learn the others from its welcome. Ben is given them all (``--servers``).
+    """
     created = await create_session(urls[home], goal=f"Goal of room {home}")
-    fay = Connection(Credentials(url=urls[home], session=created.session, secret=created.secret), servers=urls, **FAST)
-    ana = Watched(Credentials(url=urls[home], code=created.code, name="Ana"), servers=urls, **FAST)
+    fay = Connection(Credentials(url=urls[home], session=created.session, secret=created.secret), **FAST)
+    ana = Watched(Credentials(url=urls[home], code=created.code, name="Ana"), **FAST)
     ben = Watched(Credentials(url=urls[(home + 1) % 3], code=created.code, name="Ben"), servers=urls, **FAST)
     for conn in (fay, ana, ben):
         await conn.start()
     assert ben.creds.url == urls[home]  # moved to the server that serves the session
+    assert sorted(fay.servers) == sorted(ana.servers) == sorted(urls)  # told of the other two
     await fay.do(c.SetStage, index=IDEAS)
     return Room(created.session, fay, ana, ben)
 
@@ -48,7 +55,9 @@ async def test_sessions_continue_on_the_other_servers_when_one_is_killed(postgre
     procs = [proc for proc, _ in servers]
     urls = [f"ws://127.0.0.1:{port}" for _, port in servers]
     rooms: list[Room] = []
+    bystander = PgEventStore(postgres_url)  # asks the database which servers are alive
     try:
+        assert sorted(await asyncio.to_thread(bystander.peers)) == sorted(urls)
         rooms = [await _room(urls, home) for home in range(3)]
         acked: dict[str, dict[str, int]] = {r.session: {} for r in rooms}
 
@@ -72,6 +81,9 @@ async def test_sessions_continue_on_the_other_servers_when_one_is_killed(postgre
         assert {dead.ana.creds.url, dead.ben.creds.url, dead.fay.creds.url} <= set(urls[1:])
         for r in rooms[1:]:
             await post(r, r.ana, "Ana after the kill")
+        # The dead server's lock went with it (its session's lock did: another server took the
+        # room), so the database no longer lists it to anyone's clients.
+        assert sorted(await asyncio.to_thread(bystander.peers)) == sorted(urls[1:])
 
         # Vote secrecy across the move: Ben's dot is his alone, before and after the reveal.
         await dead.fay.do(c.SetStage, index=VOTE)
@@ -102,3 +114,4 @@ async def test_sessions_continue_on_the_other_servers_when_one_is_killed(postgre
                 await conn.close()
         for proc in procs:
             await kill(proc)
+        bystander.close()
