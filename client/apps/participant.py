@@ -21,7 +21,7 @@ from client.dialogs.help import HelpScreen
 from client.dialogs.numbers import ActualDialog, StatusDialog
 from client.widgets.ideabox import IdeaBox
 from client.widgets.ideas import IdeaList, detail
-from client.widgets.plain import clip, countdown, name_of, plain, stage_prompt, status_text
+from client.widgets.plain import clip, countdown, name_of, one_line, plain, stage_prompt, status_text
 from client.widgets.progress import progress
 from workshop import commands as c
 from workshop.agenda import SMART_FIELDS
@@ -133,33 +133,33 @@ class ParticipantApp(LiveApp):
 
     def show_status(self) -> None:
         self.show_notice()
-        line = Text(end="")
-        line.append_text(status_text(self.conn.status, self.conn.unsaved))
         state = self.conn.state
         if state is not None and self.conn.you:
-            line.append("  ")
-            line.append_text(plain(name_of(state, self.conn.you), "bold"))
-            self.show_timer(state, line)
+            self.show_timer(state)
         else:
-            self.put("#status", line)
+            self.put("#status", status_text(self.conn.status, self.conn.unsaved))
 
-    def show_timer(self, state: State, line: Text | None = None) -> None:
-        if line is None:
-            line = Text(end="")
-            line.append_text(status_text(self.conn.status, self.conn.unsaved))
-            line.append("  ")
-            line.append_text(plain(name_of(state, self.conn.you), "bold"))
-        line.append(f"  · Stage {state.stage_index + 1}/{len(state.agenda)}: ")
-        line.append_text(plain(state.stage.title, "bold"))
-        if left := countdown(state, self.conn.now()):
-            line.append(f"  ⏱ {left}", style="bold yellow")
-        people = len(state.people())
-        line.append(f"  · done {state.done_count()}/{people}")
+    def show_timer(self, state: State) -> None:
+        """The status line, on one line: by rank, the connection, the stage, the clock, done, count, name."""
+        stage = Text(f"  · Stage {state.stage_index + 1}/{len(state.agenda)}: ", end="")
+        stage.append_text(plain(state.stage.title, "bold"))
+        done = Text(f"  · done {state.done_count()}/{len(state.people())}", end="")
         if state.done.get(self.conn.you) == state.stage.key:
-            line.append(" (you ✔)", style="green")
+            done.append(" (you ✔)", style="green")
+        parts = [
+            (0, status_text(self.conn.status, self.conn.unsaved)),
+            (5, Text("  ", end="") + plain(name_of(state, self.conn.you), "bold")),
+            (1, stage),
+            (3, done),
+        ]
+        if left := countdown(state, self.conn.now()):
+            parts.insert(3, (2, Text(f"  ⏱ {left}", style="bold yellow", end="")))
         if on_board := len(live_order(state)):  # the board's own list, memoised per change of the ideas
-            line.append(f"  · {on_board:,} idea{'s' if on_board != 1 else ''}")
-        self.put("#status", line)
+            parts.append((4, Text(f"  · {on_board:,} idea{'s' if on_board != 1 else ''}", end="")))
+        self.put("#status", one_line(parts, self.size.width - 2))  # the line's padding: a cell each side
+
+    def on_resize(self) -> None:
+        self.show_status()
 
     def show(self, state: State) -> None:
         """Redraw what this change touched: each view only when the parts of the state it shows changed."""

@@ -22,6 +22,21 @@ def stage_prompt(state: State) -> Text:
     return text
 
 
+def one_line(parts: list[tuple[int, Text]], width: int) -> Text:
+    """``parts`` in their order, leaving out the least important (highest rank) until they fit ``width``.
+
+    A status line that wrapped would push the whole screen down a line, and back up, as a count
+    or a clock comes and goes; at 80 columns what matters least gives way instead.
+    """
+    kept = list(parts)
+    while width > 0 and len(kept) > 1 and sum(text.cell_len for _, text in kept) > width:
+        kept.remove(max(kept, key=lambda part: part[0]))
+    line = Text(end="")
+    for _, text in kept:
+        line.append_text(text)
+    return line
+
+
 def clip(text: str, width: int) -> str:
     """One line of at most ``width`` characters, for list labels."""
     line = " ".join(printable(text).split())

@@ -402,3 +402,20 @@ def test_bad_agenda_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixtu
     bad.write_text("[[stage]]\nkey = 'a'\n", encoding="utf-8")
     assert main(["host", "--agenda", str(bad), "--db", str(tmp_path / "w.db")]) == 2
     assert "cannot use agenda" in capsys.readouterr().err
+
+
+async def test_status_line_stays_one_line_at_80_columns(live) -> None:
+    """Without this, a running clock and the idea count wrapped the line at 80 columns: the
+    whole screen jumped down a row when an idea came, and back when the clock stopped."""
+    async with participant_at(live, "stop_start_continue") as (fac, app, pilot):
+        await fac.do(c.StartTimer, seconds=600)
+        await fac.do(c.PostIdea, category="start", text="Partner webinars")
+        await settle(pilot, lambda: "⏱" in text_of(app, "#status") and len(app.conn.state.ideas) == 1)
+        await pilot.pause()
+        status = app.screen.query_one("#status")
+        assert status.region.height == 1
+        shown = text_of(app, "#status")
+        assert "online" in shown and "Stop / Start / Continue" in shown and "left" in shown and "done 0/1" in shown
+        await pilot.resize_terminal(120, 24)  # room enough again: nothing left out
+        await settle(pilot, lambda: "1 idea" in text_of(app, "#status") and "Ana" in text_of(app, "#status"))
+        assert status.region.height == 1
