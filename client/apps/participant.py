@@ -21,7 +21,7 @@ from client.dialogs.help import HelpScreen
 from client.dialogs.numbers import ActualDialog, StatusDialog
 from client.widgets.ideabox import IdeaBox
 from client.widgets.ideas import IdeaList, detail
-from client.widgets.plain import clip, countdown, name_of, one_line, plain, stage_prompt, status_text
+from client.widgets.plain import Part, clip, countdown, name_of, one_line, plain, stage_prompt, status_text
 from client.widgets.progress import progress
 from workshop import commands as c
 from workshop.agenda import SMART_FIELDS
@@ -141,21 +141,21 @@ class ParticipantApp(LiveApp):
 
     def show_timer(self, state: State) -> None:
         """The status line, on one line: by rank, the connection, the stage, the clock, done, count, name."""
-        stage = Text(f"  · Stage {state.stage_index + 1}/{len(state.agenda)}: ", end="")
-        stage.append_text(plain(state.stage.title, "bold"))
+        at = f"{state.stage_index + 1}/{len(state.agenda)}"
+        title = plain(state.stage.title, "bold")
         done = Text(f"  · done {state.done_count()}/{len(state.people())}", end="")
         if state.done.get(self.conn.you) == state.stage.key:
             done.append(" (you ✔)", style="green")
         parts = [
-            (0, status_text(self.conn.status, self.conn.unsaved)),
-            (5, Text("  ", end="") + plain(name_of(state, self.conn.you), "bold")),
-            (1, stage),
-            (3, done),
+            Part(0, status_text(self.conn.status, self.conn.unsaved)),
+            Part(5, Text("  ", end="") + plain(name_of(state, self.conn.you), "bold"), optional=True),
+            Part(1, Text(f"  · Stage {at}: ", end="") + title, short=Text(f"  · {at} ", end="") + title),
+            Part(3, done, optional=True),
         ]
         if left := countdown(state, self.conn.now()):
-            parts.insert(3, (2, Text(f"  ⏱ {left}", style="bold yellow", end="")))
+            parts.insert(3, Part(2, Text(f"  ⏱ {left}", style="bold yellow", end="")))
         if on_board := len(live_order(state)):  # the board's own list, memoised per change of the ideas
-            parts.append((4, Text(f"  · {on_board:,} idea{'s' if on_board != 1 else ''}", end="")))
+            parts.append(Part(4, Text(f"  · {on_board:,} idea{'s' if on_board != 1 else ''}", end=""), optional=True))
         self.put("#status", one_line(parts, self.size.width - 2))  # the line's padding: a cell each side
 
     def on_resize(self) -> None:

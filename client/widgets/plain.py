@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from rich.text import Text
 
 from workshop.agenda import GROUND_RULES
@@ -22,18 +24,34 @@ def stage_prompt(state: State) -> Text:
     return text
 
 
-def one_line(parts: list[tuple[int, Text]], width: int) -> Text:
-    """``parts`` in their order, leaving out the least important (highest rank) until they fit ``width``.
+class Part(NamedTuple):
+    """A piece of a status line: ``rank`` 0 matters most; ``short`` is a narrower way to say it."""
+
+    rank: int
+    text: Text
+    short: Text | None = None
+    optional: bool = False  # may be left out altogether when the line is too narrow
+
+
+def one_line(parts: list[Part], width: int) -> Text:
+    """``parts`` in their order, fitted to ``width``: the least important part gives way first.
 
     A status line that wrapped would push the whole screen down a line, and back up, as a count
-    or a clock comes and goes; at 80 columns what matters least gives way instead.
+    or a clock comes and goes. So, from the lowest rank up, an optional part is left out and
+    another takes its short form, until the line fits; only what is never left out may still wrap.
     """
     kept = list(parts)
-    while width > 0 and len(kept) > 1 and sum(text.cell_len for _, text in kept) > width:
-        kept.remove(max(kept, key=lambda part: part[0]))
+    for part in sorted(parts, key=lambda p: -p.rank):
+        if width <= 0 or sum(p.text.cell_len for p in kept) <= width:
+            break
+        at = kept.index(part)
+        if part.optional:
+            del kept[at]
+        elif part.short is not None:
+            kept[at] = part._replace(text=part.short)
     line = Text(end="")
-    for _, text in kept:
-        line.append_text(text)
+    for part in kept:
+        line.append_text(part.text)
     return line
 
 
