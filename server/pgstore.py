@@ -63,16 +63,15 @@ CREATE TABLE IF NOT EXISTS commands (
 # connection: PostgreSQL itself says which servers are alive, as it says who owns a session.
 # Two-key locks are their own space (objsubid 2 in pg_locks): they never meet a session's.
 SERVER_LOCKS = 20261205
-PEERS = """
-SELECT s.url FROM servers s
-WHERE s.url <> %(me)s AND EXISTS (
+ALIVE = """EXISTS (
     SELECT 1 FROM pg_locks l
     WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
       AND l.classid = %(space)s::oid AND l.objid = s.key::oid
-)
-ORDER BY s.url
-"""
+)"""
+PEERS = f"SELECT s.url FROM servers s WHERE s.url <> %(me)s AND {ALIVE} ORDER BY s.url"
+# A server takes its lock before it writes its row, so a row with no lock is a dead server's.
+FORGET_DEAD = f"DELETE FROM servers s WHERE s.url <> %(me)s AND NOT {ALIVE}"
 
 
 class PgEventStore(LogWriter):
@@ -128,6 +127,7 @@ class PgEventStore(LogWriter):
             self._lease.execute(
                 "INSERT INTO servers VALUES (%s, %s) ON CONFLICT (url) DO UPDATE SET key = EXCLUDED.key", (url, key)
             )
+            self._lease.execute(FORGET_DEAD, {"me": url, "space": SERVER_LOCKS})
 
     def peers(self) -> list[str]:
         """The URLs of the other servers alive on this database now (a dead one's lock went with it)."""
