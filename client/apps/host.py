@@ -142,7 +142,8 @@ class HostApp(LiveApp):
         table.add_column("Milestone", key="title", width=30)
         table.add_column("Owner", width=14)
         table.add_column("Cadence", width=9)
-        super().on_mount()
+        # No super().on_mount(): Textual calls LiveApp's own handler next (it runs each class's
+        # handler along the MRO), and calling it here too opened a second connection.
         self._fit_timeline()
         if self.conn.state is None:
             self.query_one("#board-view").focus()  # PageDown and the arrows scroll the board at once

@@ -425,3 +425,16 @@ async def test_status_line_stays_one_line_at_80_columns(live) -> None:
         await shows("online", "4/10 Stop / Start / Continue", "left", absent="done")
         await pilot.resize_terminal(120, 24)  # room enough again: nothing left out
         await shows("Ana", "Stage 4/10", "left", "done 0/1", "1 idea")
+
+
+async def test_the_host_app_holds_one_connection(live) -> None:
+    """Without this, the host's mount ran twice (its own and, called again, its base's): it held
+    two connections, so every event reached it, and was decoded, twice."""
+    host, _ = await open_session(live.url)
+    async with host.run_test(size=(80, 24)) as pilot:
+        await online((pilot, host))
+        await pilot.press("n")  # a round trip after both hellos, had there been two
+        await settle(pilot, lambda: host.conn.state.stage_index == 1)
+        room = live.app.rooms[host.conn.creds.session]
+        assert len(room.conns[host.conn.you]) == 1
+        await close(host)
