@@ -86,8 +86,9 @@ class WorkshopServer:
         self._idle_timers: dict[str, asyncio.TimerHandle] = {}
         self.failures = AttemptCounter(self.limits.join_failures_per_minute)
         self.creates = AttemptCounter(self.limits.creates_per_minute)
-        self._peer_urls: tuple[str, ...] = ()  # other servers sharing the log, as last read
+        self._peer_urls: tuple[str, ...] | None = None  # other servers sharing the log, as last read
         self._peers_read = -PEERS_SECONDS
+        self._peers_reading: asyncio.Future[None] | None = None
 
     # -- rooms ---------------------------------------------------------------------------------
 
@@ -317,15 +318,20 @@ class WorkshopServer:
         return actor, token
 
     async def _peers(self) -> tuple[str, ...]:
-        """The other servers on this log, for welcomes: read again at most every ``PEERS_SECONDS``."""
-        now = time.monotonic()
-        if now - self._peers_read >= PEERS_SECONDS:
-            self._peers_read = now  # the hellos meanwhile take the list as it was
-            try:
-                self._peer_urls = tuple(await asyncio.to_thread(self.store.peers))
-            except Exception as exc:  # the database is unwell: clients keep what they were told
-                log.warning("could not list the other servers: %r", exc)
-        return self._peer_urls
+        """The other servers on this log, for welcomes: read again, meanwhile, every ``PEERS_SECONDS``."""
+        if time.monotonic() - self._peers_read >= PEERS_SECONDS:
+            self._peers_read = time.monotonic()
+            self._peers_reading = asyncio.ensure_future(self._read_peers())
+        if self._peer_urls is None and self._peers_reading is not None:
+            await asyncio.shield(self._peers_reading)  # never read yet: the first hellos wait, not take ()
+        return self._peer_urls or ()
+
+    async def _read_peers(self) -> None:
+        try:
+            self._peer_urls = tuple(await asyncio.to_thread(self.store.peers))
+        except Exception as exc:  # the database is unwell: clients keep what they were told
+            log.warning("could not list the other servers: %r", exc)
+            self._peer_urls = self._peer_urls or ()
 
     @staticmethod
     async def _stored(fut: asyncio.Future[None]) -> None:

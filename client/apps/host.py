@@ -101,6 +101,9 @@ class HostApp(LiveApp):
     ) -> None:
         super().__init__(conn, remember)
         self.join_line = join_line
+        # The server the join line names, while it is the one this app talks to (`--server`):
+        # if the session moves to another server, the line follows it.
+        self._join_at = conn.creds.url if join_line.startswith(f"workshop join {conn.creds.url}/") else ""
         self.doors = doors or []  # other ways in (ssh), one line each
         self._notice = notice
         self._told_demoted = False
@@ -154,6 +157,11 @@ class HostApp(LiveApp):
 
     def show_status(self) -> None:
         """First line, whatever the width: the code to read out, and who is in."""
+        if self._join_at and self.conn.creds.url != self._join_at:
+            # The session moved to another server (its own died): a newcomer must join it there.
+            old, self._join_at = self._join_at, self.conn.creds.url
+            self.join_line = self.join_line.replace(f"workshop join {old}/", f"workshop join {self._join_at}/", 1)
+            self.put("#join-line", plain(f"Join: {self.join_line}"))
         line = Text(end="")
         line.append_text(status_text(self.conn.status, self.conn.unsaved))
         found = re.search(r"/([^/\s]+)(?:\s|$)", self.join_line)

@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from client.apps.host import host_app
 from client.connection import Connection, Credentials, create_session
 from server.pgstore import PgEventStore
 from server.transcript import load_session
 from tests.functional.test_faults import FAST, Watched
+from tests.functional.test_tui import close, online, settle, text_of
 from tests.processes import kill, serve
 from workshop import commands as c
 
@@ -115,3 +117,25 @@ async def test_sessions_continue_on_the_other_servers_when_one_is_killed(postgre
         for proc in procs:
             await kill(proc)
         bystander.close()
+
+
+async def test_the_host_follows_its_session_to_another_server(postgres_url: str) -> None:
+    """Without this, a host started with one server's URL lost the room when that server died, or
+    kept reading out a join line that reaches nobody."""
+    servers = [await serve(postgres_url) for _ in range(2)]
+    urls = [f"ws://127.0.0.1:{port}" for _, port in servers]
+    try:
+        created = await create_session(urls[0], goal="30 new leads a month")
+        creds = Credentials(url=urls[0], session=created.session, secret=created.secret)
+        app = host_app(creds, join_line=f"workshop join {urls[0]}/{created.code}")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await online((pilot, app))
+            await kill(servers[0][0])
+            await settle(pilot, lambda: f"workshop join {urls[1]}/{created.code}" in text_of(app, "#join-line"))
+            await settle(pilot, lambda: app.conn.status == "online" and "online" in text_of(app, "#join"))
+            await pilot.press("n")  # and it still drives the session, through the other server
+            await settle(pilot, lambda: app.conn.state.stage_index == 1)
+            await close(app)
+    finally:
+        for proc, _ in servers:
+            await kill(proc)
