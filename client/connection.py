@@ -46,7 +46,8 @@ from workshop.state import State
 log = logging.getLogger("workshop.client")
 
 Status = Literal["connecting", "online", "reconnecting", "resyncing", "closed", "refused"]
-RETRYABLE = frozenset({"server_error"})  # the server could not save it; the same command may succeed later
+# The server could not save it, or is still saving a backlog: the same command may succeed later.
+RETRYABLE = frozenset({"server_error", "busy"})
 
 
 class CommandError(Exception):

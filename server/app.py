@@ -403,6 +403,10 @@ class WorkshopServer:
         if seen is not None:
             self._replay_ack(room, conn, msg.id, digest, *seen)
             return
+        if self.store.unsaved >= self.limits.unsaved_writes:  # after the retry check: those cost nothing
+            message = "the server is still saving what came before; your change is kept and sent again"
+            put(encode(Error(id=msg.id, code="busy", message=message, retry_after=1.0)))
+            return
         result = decide(room.decided, actor, msg, self.clock())
         if isinstance(result, Rejection):
             put(encode(Error(id=msg.id, code=result.code, message=result.message)))

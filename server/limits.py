@@ -21,6 +21,10 @@ class Limits:
     tail_events: int = 2000  # events per loaded session kept encoded for resumes
     join_linger: float = 0.1  # seconds news of arrivals may wait, so a crowd joining shares frames (0: none)
     remote_sessions: int = 50  # participants in at once through a door (SSH, browser): one app process each
+    # Commands accepted but not yet durable, across the server: beyond this (a stalled disk, a
+    # server offered more than it can commit) new ones are answered "busy" and kept by their
+    # senders, instead of queueing in memory with their acks ever later.
+    unsaved_writes: int = 2000
 
 
 @dataclass(slots=True)

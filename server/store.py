@@ -157,6 +157,7 @@ class LogWriter:
         self._thread = threading.Thread(target=self._run, name="event-store-writer", daemon=True)
         self._thread.start()
         self.commits = 0  # transactions, for the benchmark's group-commit figure
+        self.unsaved = 0  # writes appended and not yet settled (event loop thread only)
 
     def append(self, write: Write) -> asyncio.Future[None]:
         """Queue ``write``; the future resolves once it is committed (or fails with why not)."""
@@ -164,8 +165,13 @@ class LogWriter:
             raise RuntimeError("event store is closed")
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
+        self.unsaved += 1
+        fut.add_done_callback(self._settled)
         self._queue.put((write, fut, loop))
         return fut
+
+    def _settled(self, _fut: asyncio.Future[None]) -> None:
+        self.unsaved -= 1
 
     def close(self) -> None:
         self._closing = True

@@ -130,3 +130,30 @@ async def test_an_io_error_from_the_store_loses_nothing_and_leaves_no_hole(tmp_p
         await _posts_survive(f"ws://127.0.0.1:{port}", db, fault=fail_writes, recover=restore)
     finally:
         await kill(proc)
+
+
+async def test_a_server_behind_on_its_writes_says_busy_and_loses_nothing(tmp_path: Path) -> None:
+    """Without this, a server whose disk stalled (or that was offered more than it can commit)
+    took in every command meanwhile, holding them in memory with their acks ever later."""
+    from server.limits import Limits
+
+    live = await start_server(tmp_path / "w.db", Limits(unsaved_writes=3))
+    try:
+        fac, code = await live.facilitator()
+        ana = await live.participant(code, "Ana")
+        await fac.do(c.SetStage, index=IDEAS)
+        await ana.wait_for(lambda s: s.stage_index == IDEAS)
+        log = sqlite3.connect(live.db, isolation_level=None)
+        log.execute("BEGIN EXCLUSIVE")  # a stalled disk: nothing can be committed
+        posts = [ana.send_nowait(c.PostIdea(id=ana.new_id(), category="start", text=f"Idea {i}")) for i in range(6)]
+        await ana.wait_for(lambda s: ana.unsaved >= 3)  # three taken in and waiting; three told "busy"
+        assert live.app.store.unsaved == 3 and not any(p.done() for p in posts)
+        log.execute("COMMIT")
+        log.close()
+        seqs = await asyncio.wait_for(asyncio.gather(*posts), 30)  # the busy ones sent again by the client
+        final = await fac.wait_for(lambda s: len(s.ideas) == 6)
+        assert sorted(i.text for i in final.ideas.values()) == [f"Idea {i}" for i in range(6)]  # each once
+        assert stored_seqs(live.db) == list(range(1, max(seqs) + 1))  # and no hole
+        assert live.app.store.unsaved == 0 and ana.unsaved == 0
+    finally:
+        await stop_server(live)
