@@ -140,7 +140,7 @@ class ParticipantApp(LiveApp):
             self.put("#status", status_text(self.conn.status, self.conn.unsaved))
 
     def show_timer(self, state: State) -> None:
-        """The status line, on one line: by rank, the connection, the stage, the clock, done, count, name."""
+        """The status line, on one line: when narrow, the name and the count go, the stage says less, done goes."""
         at = f"{state.stage_index + 1}/{len(state.agenda)}"
         title = plain(state.stage.title, "bold")
         done = Text(f"  · done {state.done_count()}/{len(state.people())}", end="")
@@ -149,11 +149,11 @@ class ParticipantApp(LiveApp):
         parts = [
             Part(0, status_text(self.conn.status, self.conn.unsaved)),
             Part(5, Text("  ", end="") + plain(name_of(state, self.conn.you), "bold"), optional=True),
-            Part(1, Text(f"  · Stage {at}: ", end="") + title, short=Text(f"  · {at} ", end="") + title),
-            Part(3, done, optional=True),
+            Part(3, Text(f"  · Stage {at}: ", end="") + title, short=Text(f"  · {at} ", end="") + title),
+            Part(2, done, optional=True),  # kept longer than the word "Stage": it answers F5
         ]
         if left := countdown(state, self.conn.now()):
-            parts.insert(3, Part(2, Text(f"  ⏱ {left}", style="bold yellow", end="")))
+            parts.insert(3, Part(1, Text(f"  ⏱ {left}", style="bold yellow", end="")))
         if on_board := len(live_order(state)):  # the board's own list, memoised per change of the ideas
             parts.append(Part(4, Text(f"  · {on_board:,} idea{'s' if on_board != 1 else ''}", end=""), optional=True))
         self.put("#status", one_line(parts, self.size.width - 2))  # the line's padding: a cell each side

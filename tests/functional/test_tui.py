@@ -421,10 +421,12 @@ async def test_status_line_stays_one_line_at_80_columns(live) -> None:
         await fac.do(c.PostIdea, category="start", text="Partner webinars")
         await settle(pilot, lambda: len(app.conn.state.ideas) == 1)
         await shows("online", "Stage 4/10: Stop / Start / Continue", "left", "done 0/1")
+        await pilot.press("f5")  # done: the line says so, saying less of the stage to make room
+        await shows("online", "4/10 Stop / Start / Continue", "left", "done 1/1 (you ✔)")
         await pilot.resize_terminal(60, 24)  # narrower: the counts go, the stage says less, the clock stays
         await shows("online", "4/10 Stop / Start / Continue", "left", absent="done")
         await pilot.resize_terminal(120, 24)  # room enough again: nothing left out
-        await shows("Ana", "Stage 4/10", "left", "done 0/1", "1 idea")
+        await shows("Ana", "Stage 4/10", "left", "done 1/1 (you ✔)", "1 idea")
 
 
 async def test_the_host_app_holds_one_connection(live) -> None:
