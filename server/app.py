@@ -403,7 +403,7 @@ class WorkshopServer:
         if seen is not None:
             self._replay_ack(room, conn, msg.id, digest, *seen)
             return
-        if self.store.unsaved >= self.limits.unsaved_writes:  # after the retry check: those cost nothing
+        if self.store.behind() > self.limits.unsaved_seconds:  # after the retry check: those cost nothing
             message = "the server is still saving what came before; your change is kept and sent again"
             put(encode(Error(id=msg.id, code="busy", message=message, retry_after=1.0)))
             return

@@ -21,10 +21,11 @@ class Limits:
     tail_events: int = 2000  # events per loaded session kept encoded for resumes
     join_linger: float = 0.1  # seconds news of arrivals may wait, so a crowd joining shares frames (0: none)
     remote_sessions: int = 50  # participants in at once through a door (SSH, browser): one app process each
-    # Commands accepted but not yet durable, across the server: beyond this (a stalled disk, a
-    # server offered more than it can commit) new ones are answered "busy" and kept by their
-    # senders, instead of queueing in memory with their acks ever later.
-    unsaved_writes: int = 2000
+    # How long the oldest write may wait to be made durable before new commands are answered
+    # "busy" (and kept by their senders) rather than queued behind it with their acks ever
+    # later: a stalled disk, or more offered than the server can commit. Measured in time, not
+    # writes: a room of 1,000 casting 3,000 dots at once is a burst, not a backlog.
+    unsaved_seconds: float = 5.0
 
 
 @dataclass(slots=True)

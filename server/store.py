@@ -18,10 +18,12 @@ applied once, is keyed by digests only the sender's credential can make (see
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,7 +159,7 @@ class LogWriter:
         self._thread = threading.Thread(target=self._run, name="event-store-writer", daemon=True)
         self._thread.start()
         self.commits = 0  # transactions, for the benchmark's group-commit figure
-        self.unsaved = 0  # writes appended and not yet settled (event loop thread only)
+        self._waiting: collections.deque[float] = collections.deque()  # append times of unsettled writes
 
     def append(self, write: Write) -> asyncio.Future[None]:
         """Queue ``write``; the future resolves once it is committed (or fails with why not)."""
@@ -165,13 +167,22 @@ class LogWriter:
             raise RuntimeError("event store is closed")
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
-        self.unsaved += 1
+        self._waiting.append(time.monotonic())
         fut.add_done_callback(self._settled)
         self._queue.put((write, fut, loop))
         return fut
 
     def _settled(self, _fut: asyncio.Future[None]) -> None:
-        self.unsaved -= 1
+        self._waiting.popleft()  # writes settle in the order they were queued
+
+    @property
+    def unsaved(self) -> int:
+        """Writes queued and not yet committed (or failed)."""
+        return len(self._waiting)
+
+    def behind(self) -> float:
+        """Seconds the oldest write not yet committed has waited (0 when none is waiting)."""
+        return time.monotonic() - self._waiting[0] if self._waiting else 0.0
 
     def close(self) -> None:
         self._closing = True
