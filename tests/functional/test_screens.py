@@ -66,7 +66,8 @@ async def test_each_stage_shows_what_can_be_done_and_focus_is_there(live: LiveSe
             if index:
                 await hp.press("n")
                 await reach(ana.conn, lambda s, index=index: s.stage_index == index)
-            await settle(ap, lambda stage=stage: f"Stage {DEFAULT_STAGES.index(stage) + 1}/" in screen_lines(ana)[0])
+            shown = f"{index + 1}/{len(DEFAULT_STAGES)}", stage.title  # "Stage 4/10: ..." or, narrow, "4/10 ..."
+            await settle(ap, lambda shown=shown: all(part in screen_lines(ana)[0] for part in shown))
             await settle(ap, lambda stage=stage: ana.focused is not None and ana.focused.id == FOCUS[stage.kind])
             lines = screen_lines(ana)
             footer = lines[-1]
