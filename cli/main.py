@@ -189,6 +189,7 @@ def _serve(args: argparse.Namespace) -> int:
     import asyncio
     import logging
 
+    from client.launch import WILDCARDS
     from server.app import port_of, start
     from server.limits import Limits
     from server.store import is_postgres
@@ -207,7 +208,7 @@ def _serve(args: argparse.Namespace) -> int:
         )  # fmt: skip
         scheme = "wss" if args.certfile else "ws"
         print(f"workshop server on {scheme}://{args.host}:{port_of(server)} (log: {_shown(db)})", flush=True)
-        if is_postgres(db) and not args.public_url and args.host in ("0.0.0.0", "::", ""):
+        if is_postgres(db) and not args.public_url and args.host in WILDCARDS:
             # Other servers send clients to this URL, and clients learn it as a server to fall back on.
             print(
                 f"workshop: give --public-url (how clients reach this server): with a shared log, clients are told "

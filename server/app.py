@@ -319,8 +319,9 @@ class WorkshopServer:
 
     async def _peers(self) -> tuple[str, ...]:
         """The other servers on this log, for welcomes: read again, meanwhile, every ``PEERS_SECONDS``."""
-        if time.monotonic() - self._peers_read >= PEERS_SECONDS:
-            self._peers_read = time.monotonic()
+        now = time.monotonic()
+        if now - self._peers_read >= PEERS_SECONDS:
+            self._peers_read = now
             self._peers_reading = asyncio.ensure_future(self._read_peers())
         if self._peer_urls is None and self._peers_reading is not None:
             await asyncio.shield(self._peers_reading)  # never read yet: the first hellos wait, not take ()

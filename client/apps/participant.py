@@ -150,10 +150,10 @@ class ParticipantApp(LiveApp):
             Part(0, status_text(self.conn.status, self.conn.unsaved)),
             Part(5, Text("  ", end="") + plain(name_of(state, self.conn.you), "bold"), optional=True),
             Part(3, Text(f"  · Stage {at}: ", end="") + title, short=Text(f"  · {at} ", end="") + title),
-            Part(2, done, optional=True),  # kept longer than the word "Stage": it answers F5
         ]
         if left := countdown(state, self.conn.now()):
-            parts.insert(3, Part(1, Text(f"  ⏱ {left}", style="bold yellow", end="")))
+            parts.append(Part(1, Text(f"  ⏱ {left}", style="bold yellow", end="")))
+        parts.append(Part(2, done, optional=True))  # kept longer than the word "Stage": it answers F5
         if on_board := len(live_order(state)):  # the board's own list, memoised per change of the ideas
             parts.append(Part(4, Text(f"  · {on_board:,} idea{'s' if on_board != 1 else ''}", end=""), optional=True))
         self.put("#status", one_line(parts, self.size.width - 2))  # the line's padding: a cell each side
