@@ -183,6 +183,13 @@ def main(argv: list[str] | None = None) -> int:
         return handlers[args.command](args) or 0
     except KeyboardInterrupt:
         return 130
+    except RuntimeError as exc:
+        from server.store import LogUnavailable  # only now: `workshop join` never opens a log
+
+        if not isinstance(exc, LogUnavailable):
+            raise
+        print(f"workshop: {exc}", file=sys.stderr)  # serve, host, export, sessions: said, not a traceback
+        return 2
 
 
 def _serve(args: argparse.Namespace) -> int:

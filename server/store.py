@@ -60,6 +60,10 @@ CREATE TABLE IF NOT EXISTS commands (
 """
 
 
+class LogUnavailable(RuntimeError):
+    """The log cannot be opened by this install (a newer schema, a missing driver); the message says what to do."""
+
+
 class Gap(Exception):
     """A write that would not follow the session's last stored event; it was not written."""
 
@@ -109,7 +113,7 @@ def _migrate(db: sqlite3.Connection) -> None:
     """Bring an older log up to this schema; a log written by a newer release is refused."""
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
-        raise RuntimeError(f"this log was written by a newer workshop (schema {version}); update workshop")
+        raise LogUnavailable(f"this log was written by a newer workshop (schema {version}); update workshop")
     if version == SCHEMA_VERSION:
         return
     columns = {row[1] for row in db.execute("PRAGMA table_info(commands)")}
@@ -136,7 +140,7 @@ def open_store(db: str | Path, *, durable: bool = True) -> EventStore:
         try:
             from server.pgstore import PgEventStore  # psycopg only where PostgreSQL is used
         except ImportError:
-            raise RuntimeError("a PostgreSQL log needs psycopg: pip install 'workshop[postgres]'") from None
+            raise LogUnavailable("a PostgreSQL log needs psycopg: pip install 'workshop[postgres]'") from None
         return PgEventStore(str(db), durable=durable)  # type: ignore[return-value]
     return EventStore(db, durable=durable)
 

@@ -176,3 +176,19 @@ def test_release_0_1_log_exports_from_the_command_line(tmp_path: Path, fmt: str,
     db, info = _copy_fixture(tmp_path)
     assert main(["export", str(info["code"]), "--format", fmt, "--db", str(db)]) == 0
     assert "Start a monthly webinar" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [["sessions"], ["export", "ABCDE-FGHJK"], ["serve", "--port", "0"]])
+def test_a_log_from_a_newer_release_is_refused_plainly(
+    tmp_path: Path, command: list[str], capsys: pytest.CaptureFixture
+) -> None:
+    """Without this, pointing an older workshop at a newer log printed a Python traceback."""
+    from cli.main import main
+
+    db = tmp_path / "newer.db"
+    with contextlib.closing(sqlite3.connect(db)) as newer:
+        newer.execute("PRAGMA user_version=99")
+    assert main([*command, "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("workshop: this log was written by a newer workshop (schema 99); update workshop")
+    assert "Traceback" not in err
