@@ -319,6 +319,8 @@ class WorkshopServer:
 
     async def _peers(self) -> tuple[str, ...]:
         """The other servers on this log, for welcomes: read again, meanwhile, every ``PEERS_SECONDS``."""
+        if not self.store.shared:
+            return ()
         now = time.monotonic()
         if now - self._peers_read >= PEERS_SECONDS:
             self._peers_read = now

@@ -77,6 +77,8 @@ FORGET_DEAD = f"DELETE FROM servers s WHERE s.url <> %(me)s AND NOT {ALIVE}"
 class PgEventStore(LogWriter):
     """The log of every session in one PostgreSQL database: appended by one writer, read on demand."""
 
+    shared = True  # other servers may serve this log: their URLs are read and told to clients
+
     def __init__(self, url: str, *, durable: bool = True) -> None:
         self.path = url
         self.durable = durable

@@ -269,6 +269,7 @@ class EventStore(LogWriter):
     # -- ownership: one process serves a session at a time ------------------------------------
 
     public_url = ""  # how clients reach this process (a shared log tells other servers' clients)
+    shared = False  # a SQLite file belongs to one process: there are never other servers to tell of
 
     def claim(self, session: str) -> str | None:
         """Serve ``session`` from this process: ``None`` if it may, else the URL of the process that does.
