@@ -6,10 +6,13 @@ cost is per event (decode, rules, fold, commit, acks, audiences) rather than per
 server runs in its own process (``python -m cli serve``, its log in a temporary directory); this
 process holds every participant as a bare websocket client that counts what it receives. The
 baseline is ``bench.raw_rooms``: a plain websockets server that re-broadcasts each message to
-its room, with no log, no rules and no acks.
+its room, with no log, no rules and no acks. ``--target all`` also runs it with ``--durable``,
+committing each message to SQLite (fsync'd) before broadcasting it: the least a server that
+keeps every post on disk first can cost.
 
     python -m bench.rooms                                   # 200 sessions x 10, 30 s
     python -m bench.rooms --sessions 50 --people 10 --seconds 10 --target workshop
+    python -m bench.rooms --target all                      # raw, raw with a durable log, workshop
     python -m bench.rooms --target workshop --postgres --servers 2   # two processes, one PostgreSQL log
 
 With ``--servers K`` (a PostgreSQL log: ``--db postgresql://...``, or ``--postgres`` for a
@@ -20,7 +23,9 @@ over the K processes, and each one's share is printed too. PostgreSQL's own CPU 
 Server CPU is read from /proc over the measured time; the cost of a post is what the server
 spends beyond its idle rate (the keepalive pings of every connection, measured first with
 nobody posting), divided by the posts. The last line is
-``rooms cpu_per_post_ms=<x> raw_cpu_per_post_ms=<y> ratio=<x/y> (beyond idle keepalive; target 0.3 ms)``.
+``rooms cpu_per_post_ms=<x> raw_cpu_per_post_ms=<y> ratio=<x/y> (beyond idle keepalive; target 0.3 ms)``,
+with ``durable_raw_cpu_per_post_ms=<z>`` before the ratio and ``durable_ratio=<x/z>`` after it when
+the durable baseline ran.
 """
 
 from __future__ import annotations
@@ -125,6 +130,8 @@ class Server:
             ]
         else:
             argv = ["-m", "bench.raw_rooms", "--port", str(self.port)]
+            if target == "durable":
+                argv += ["--durable", str(tmp / "raw.db")]
         self.proc = subprocess.Popen([sys.executable, *argv], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         assert self.proc.stdout is not None
         self.proc.stdout.readline()  # it prints a line once listening
@@ -225,7 +232,7 @@ class Servers:
 async def run(
     target: str, sessions: int, people: int, interval: float, seconds: float, profile: str = "", processes: int = 1
 ) -> dict[str, Any]:
-    raw = target == "raw"
+    raw = target in ("raw", "durable")
     counts = Counts()
     with tempfile.TemporaryDirectory() as tmp:
         if ATTACH:
@@ -293,7 +300,10 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=10)
     parser.add_argument("--interval", type=float, default=10.0, help="mean seconds between a person's posts")
     parser.add_argument("--seconds", type=float, default=30.0, help="measured time")
-    parser.add_argument("--target", choices=("both", "workshop", "raw"), default="both")
+    parser.add_argument(
+        "--target", choices=("both", "all", "workshop", "raw", "durable"), default="both",
+        help="both: raw, then workshop; all: raw, raw with a durable log, then workshop",
+    )  # fmt: skip
     parser.add_argument("--profile", metavar="FILE", help="py-spy the workshop server into FILE (collapsed stacks)")
     parser.add_argument(
         "--db", default="", help="the workshop server's log (default: a SQLite file; or postgresql://...)"
@@ -337,7 +347,8 @@ def measure(args: argparse.Namespace) -> None:
         pid, url = args.attach.split(":", 1)
         ATTACH = (int(pid), url)
     results = {}
-    for target in ("raw", "workshop") if args.target == "both" else (args.target,):
+    chosen = {"both": ("raw", "workshop"), "all": ("raw", "durable", "workshop")}.get(args.target, (args.target,))
+    for target in chosen:
         profile = args.profile if target == "workshop" and args.profile else ""
         r = asyncio.run(run(target, args.sessions, args.people, args.interval, args.seconds, profile, args.servers))
         results[target] = r
@@ -354,12 +365,16 @@ def measure(args: argparse.Namespace) -> None:
         each = ", ".join(f"{100 * share:.0f}%" for share in r["shares"])
         processes = f"{len(r['shares'])} processes" if len(r["shares"]) > 1 else "1 process"
         print(f"          {processes}, CPU of each: {each}; the whole machine busy {100 * r['machine_share']:.0f}%")
-    w, r = results.get("workshop"), results.get("raw")
+    w, r, d = results.get("workshop"), results.get("raw"), results.get("durable")
     if w:
         line = f"rooms cpu_per_post_ms={w['net_per_post_ms']:.3f}"
         if r:
             line += f" raw_cpu_per_post_ms={r['net_per_post_ms']:.3f}"
+            if d:
+                line += f" durable_raw_cpu_per_post_ms={d['net_per_post_ms']:.3f}"
             line += f" ratio={w['net_per_post_ms'] / max(r['net_per_post_ms'], 1e-6):.2f}"
+            if d:
+                line += f" durable_ratio={w['net_per_post_ms'] / max(d['net_per_post_ms'], 1e-6):.2f}"
         print(line + " (beyond idle keepalive; target 0.3 ms)")
 
 
