@@ -17,7 +17,11 @@ filled with that many ideas first; then, with both apps settled:
 
 The floor is Textual's own cost for the smallest visible change, measured the same way in the
 same run (``bench.floor_app``): one line of a ``Static`` updated, and one option added to a
-1,000-item ``OptionList``. The last line is
+1,000-item ``OptionList``, each alone at the start. The one-line floor is also measured beside
+the apps at each board: a third process on its own terminal, changing its line at 5 a second
+while the apps take their 5 events a second, so that it shares their machine second for second
+(on a shared 2-core machine the floor alone drifts by half over an hour). Each app's ratio is to
+that floor, measured beside it. The last line is
 ``tui participant_ms_per_event@1000=<x> host_ms_per_event@1000=<y> floor_ms=<f> keypress_p99_ms=<z>``.
 
     python -m bench.tui                          # boards of 40, 200, 1000 and 5000 ideas
@@ -144,8 +148,13 @@ async def idle_rate(apps: dict[str, PtyApp], seconds: float = 2.0) -> dict[str, 
 async def per_event(
     room: Room, apps: dict[str, PtyApp], idle: dict[str, float], count: int, profile: str = "", out: str = ""
 ) -> dict[str, float]:
+    """ms of CPU per event for each app, and per change for the floor beside them (``floor``, if there)."""
     before = {k: a.cpu() for k, a in apps.items()}
     t0 = time.monotonic()
+    beside = apps.get("floor")
+    if beside is not None:  # it makes ``count`` changes at 5 a second too, from now
+        beside.watch("FLOOR DONE")
+        beside.write("g")
     spy = None
     if profile:  # py-spy samples that app while the events arrive (pip install py-spy)
         argv = ["py-spy", "record", "--rate", "1000", "--pid", str(apps[profile].pid), "--format", "raw", "-o", out]
@@ -154,6 +163,8 @@ async def per_event(
     await room.paced(count, rate=5.0)
     if spy is not None:
         await spy.wait()
+    if beside is not None:
+        await asyncio.to_thread(beside.wait_for, "FLOOR DONE", 30.0)
     await settle(apps)
     elapsed = time.monotonic() - t0
     return {k: 1000 * max(0.0, a.cpu() - before[k] - idle[k] * elapsed) / count for k, a in apps.items()}
@@ -215,11 +226,13 @@ async def measure(board: int, quick: bool, profile: str = "", land: str = "top")
         try:
             await room.fill(board)
             apps = launch_apps(room)
+            count = 20 if quick else 40
+            apps["floor"] = PtyApp([*PY, "bench.floor_app", "static", "--updates", str(count), "--rate", "5"])
             await settle(apps)
             idle = await idle_rate(apps)
             row = Row(board)
             out = f"tui-{profile}-{board}.txt"
-            row.ms_per_event = await per_event(room, apps, idle, 20 if quick else 40, profile, out)
+            row.ms_per_event = await per_event(room, apps, idle, count, profile, out)
             if profile:
                 print(f"  profile of the {profile} app at {board} ideas: {out} (python -m bench.profile_summary {out})")
             row.busy_share, row.keypress_ms = await busy(room, apps, 3.0 if quick else 8.0)
@@ -252,23 +265,26 @@ def main() -> None:
     updates = 20 if args.quick else 40
     floor_ms = floor("static", updates)
     floor_list_ms = floor("optionlist", updates)
-    print(f"floor: one Static line {floor_ms:.1f} ms/change, one option added to 1000 {floor_list_ms:.1f} ms/change")
+    print(
+        f"floor alone: one Static line {floor_ms:.1f} ms/change, one option added to 1000 {floor_list_ms:.1f} ms/change"
+    )
     print(f"new ideas land {'at the top of the board' if args.land == 'top' else 'anywhere on the board'}")
     rows = []
     for board in boards:
         row = asyncio.run(measure(board, args.quick, args.profile or "", args.land))
         rows.append(row)
-        parts = []
+        beside = row.ms_per_event["floor"]
+        parts = [f"floor beside {beside:.1f} ms"]
         for name in ("participant", "host"):
             ms = row.ms_per_event[name]
             parts.append(
-                f"{name} {ms:6.1f} ms/event ({ms / floor_ms:4.1f}x floor), {100 * row.busy_share[name]:3.0f}% at 25/s"
+                f"{name} {ms:6.1f} ms/event ({ms / beside:4.1f}x floor), {100 * row.busy_share[name]:3.0f}% at 25/s"
             )
         print(f"board {board:>5}: " + "; ".join(parts) + f"; keypress p99 {p99(row.keypress_ms):.0f} ms", flush=True)
     at = next((r for r in rows if r.board == 1000), rows[-1])
     print(
         f"tui participant_ms_per_event@{at.board}={at.ms_per_event['participant']:.1f} "
-        f"host_ms_per_event@{at.board}={at.ms_per_event['host']:.1f} floor_ms={floor_ms:.1f} "
+        f"host_ms_per_event@{at.board}={at.ms_per_event['host']:.1f} floor_ms={at.ms_per_event['floor']:.1f} "
         f"keypress_p99_ms={p99(at.keypress_ms):.0f}"
     )
     first = rows[0]
