@@ -593,9 +593,14 @@ def board(state: State, made: dict[object, Row] | None = None) -> Rows:
             continue
         count = sum(len(g) for g in cats.values())
         line(("stage", stage.key, count), (stage.title, "bold underline"), (f" ({count})", ""))
-        for cat in dict.fromkeys([*stage.categories, *cats]):
+        shown = dict.fromkeys([*stage.categories, *cats])
+        # A stage of one category ("New ways": "idea") is its own heading: a second one under it
+        # said nothing new, and took a line of the screen and a repaint per idea posted.
+        headed = len(shown) > 1
+        for cat in shown:
             if ideas := cats.get(cat):
-                line(("cat", stage.key, cat, len(ideas)), ("  ", ""), (cat, "bold"), (f" ({len(ideas)})", ""))
+                if headed:
+                    line(("cat", stage.key, cat, len(ideas)), ("  ", ""), (cat, "bold"), (f" ({len(ideas)})", ""))
                 rows.add_run(ideas, idea_row)
     if not by_stage:
         line(("none",), ("No ideas yet.", "dim"))

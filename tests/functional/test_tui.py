@@ -254,6 +254,24 @@ async def test_export_from_the_host(live, tmp_path: Path, monkeypatch: pytest.Mo
         await close(host)
 
 
+async def test_a_stage_of_one_category_is_its_own_heading(live) -> None:
+    """Without this, every idea stage of one category headed its ideas twice ("New ways", then "idea")."""
+    host, code = await open_session(live.url)
+    async with host.run_test(size=SIZE) as hp:
+        await online((hp, host))
+        ana = await live.participant(code, "Ana")
+        await go_to(hp, host, "new_ways")
+        for text in ("Partner with a trade magazine", "Host a customer panel"):
+            await ana.do(c.PostIdea, category="idea", text=text)
+        await settle(hp, lambda: "New ways (2)" in text_of(host, "#board-view"))
+        assert text_of(host, "#board-view").splitlines() == [
+            "New ways (2)",
+            "      1. Host a customer panel — Ana",
+            "      2. Partner with a trade magazine — Ana",
+        ]
+        await close(host)
+
+
 async def test_hostile_text_shows_literally(live) -> None:
     """Without this, a participant's name or idea could restyle the host's screen or fire an action."""
     host, code = await open_session(live.url)
