@@ -17,11 +17,12 @@ filled with that many ideas first; then, with both apps settled:
 
 The floor is Textual's own cost for the smallest visible change, measured the same way in the
 same run (``bench.floor_app``): one line of a ``Static`` updated, and one option added to a
-1,000-item ``OptionList``, each alone at the start. The one-line floor is also measured beside
-the apps at each board: a third process on its own terminal, changing its line at 5 a second
-while the apps take their 5 events a second, so that it shares their machine second for second
-(on a shared 2-core machine the floor alone drifts by half over an hour). Each app's ratio is to
-that floor, measured beside it. The last line is
+1,000-item ``OptionList``, each alone at the start; and the one line on a screen of Textual's
+own widgets laid out like the apps' (head lines, tabs, a long list, a footer). The one-line
+floor is also measured beside the apps at each board: a third process on its own terminal,
+changing its line at 5 a second while the apps take their 5 events a second, so that it shares
+their machine second for second (on a shared 2-core machine the floor alone drifts by half over
+an hour). Each app's ratio is to that floor, measured beside it. The last line is
 ``tui participant_ms_per_event@1000=<x> host_ms_per_event@1000=<y> floor_ms=<f> keypress_p99_ms=<z>``.
 
     python -m bench.tui                          # boards of 40, 200, 1000 and 5000 ideas
@@ -265,8 +266,10 @@ def main() -> None:
     updates = 20 if args.quick else 40
     floor_ms = floor("static", updates)
     floor_list_ms = floor("optionlist", updates)
+    floor_tabbed_ms = floor("tabbed", updates)
     print(
-        f"floor alone: one Static line {floor_ms:.1f} ms/change, one option added to 1000 {floor_list_ms:.1f} ms/change"
+        f"floor alone: one Static line {floor_ms:.1f} ms/change, one option added to 1000 "
+        f"{floor_list_ms:.1f} ms/change, one line on a screen laid out like the apps' {floor_tabbed_ms:.1f} ms/change"
     )
     print(f"new ideas land {'at the top of the board' if args.land == 'top' else 'anywhere on the board'}")
     rows = []
