@@ -7,8 +7,14 @@ from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.widgets import Input
 
-# Keys the box answers itself, with the app's action each runs.
-KEYS = {"enter": "app.post_idea", "up": "app.cycle_category(-1)", "down": "app.cycle_category(1)"}
+# Keys the box answers itself, with the app's action each runs: Enter, and every key that
+# changes what Enter posts (the category; whether the idea carries your name).
+KEYS = {
+    "enter": "app.post_idea",
+    "up": "app.cycle_category(-1)",
+    "down": "app.cycle_category(1)",
+    "f6": "app.toggle_anonymous",
+}
 
 
 class IdeaBox(Input):

@@ -385,6 +385,21 @@ async def test_ideas_whose_keys_arrive_together_go_out_as_typed(live) -> None:
         assert app.screen.query_one("#idea-text", Input).value == ""
 
 
+async def test_anonymous_pressed_before_enter_holds_when_keys_arrive_together(live) -> None:
+    """Without this, F6 then Enter arriving in one read (a slow link) posted the idea with its author's name."""
+    async with participant_at(live, "new_ways") as (fac, app, pilot):
+        app.screen.query_one("#idea-text", Input).focus()
+        await pilot.pause()
+        keys = [*"Quiet one", "f6", "enter", "f6", *"Named one", "enter"]
+        for key in keys:  # as the terminal driver does: all posted before the app handles the first
+            named = {" ": "space"}.get(key, key)
+            app.post_message(events.Key(named, {"enter": "\r", "f6": None}.get(key, key)))
+        await reach(fac, lambda s: len(s.ideas) == 2)
+        ideas = {i.text: i for i in fac.state.ideas.values()}
+        assert ideas["Quiet one"].author is None, "posted with a name after F6 asked for none"
+        assert ideas["Named one"].author == app.conn.you
+
+
 async def test_an_idea_the_server_refuses_comes_back_into_the_box(tmp_path: Path) -> None:
     """Without this, an idea refused after the box was cleared (here: posting too fast) would be lost."""
     live = await start_server(tmp_path / "w.db", Limits(commands_per_second=0.001, command_burst=1))
