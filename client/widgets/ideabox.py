@@ -36,7 +36,10 @@ class IdeaBox(Input):
 
     async def on_key(self, event: events.Key) -> None:
         action = KEYS.get(event.key)
-        if action is not None and await self.run_action(action):
+        # ``App.run_action`` says whether the action ran (``Widget.run_action`` returns None):
+        # a key that ran is spent here, or it bubbled on to the app's own binding for it, and
+        # F6 toggled twice, which is not at all.
+        if action is not None and await self.app.run_action(action, self):
             event.stop()
             event.prevent_default()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from textual import events
 from textual.pilot import Pilot
-from textual.widgets import Input, Select
+from textual.widgets import Button, Input, Select, Switch
 
 from client.apps.host import HostApp, host_app
 from client.apps.live import LiveApp
@@ -398,6 +398,11 @@ async def test_anonymous_pressed_before_enter_holds_when_keys_arrive_together(li
         ideas = {i.text: i for i in fac.state.ideas.values()}
         assert ideas["Quiet one"].author is None, "posted with a name after F6 asked for none"
         assert ideas["Named one"].author == app.conn.you
+        # One F6 is one toggle, as the button says: not one in the box and another in the app.
+        await pilot.press("f6")
+        await pilot.pause()
+        assert app.screen.query_one("#anon", Switch).value
+        assert str(app.screen.query_one("#post", Button).label) == "Post anonymously"
 
 
 async def test_an_idea_the_server_refuses_comes_back_into_the_box(tmp_path: Path) -> None:
