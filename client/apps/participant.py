@@ -19,6 +19,7 @@ from client.connection import Connection, Credentials
 from client.dialogs.forms import ConfirmDialog, InfoDialog, TextDialog
 from client.dialogs.help import HelpScreen
 from client.dialogs.numbers import ActualDialog, StatusDialog
+from client.widgets.field import Field
 from client.widgets.ideabox import IdeaBox
 from client.widgets.ideas import IdeaList, detail
 from client.widgets.plain import Part, clip, countdown, name_of, one_line, plain, stage_prompt, status_text
@@ -110,13 +111,13 @@ class ParticipantApp(LiveApp):
                 yield Static(id="team-goal")
                 for key, label, hint in SMART_FIELDS:
                     yield Label(f"{label}: {hint}", classes="hint")
-                    yield Input(id=f"smart-{key}")
+                    yield Field(id=f"smart-{key}")
                 yield Button("Submit my SMART sheet", variant="primary", id="submit-smart")
             with TabPane("Timeline", id="timeline-tab"):
                 with VerticalScroll(id="timeline-scroll"):
                     yield Static(id="timeline-view")
                 with Horizontal(id="respond-row"):
-                    yield Input(placeholder="Comment (needed for a concern)", id="comment")
+                    yield Field(placeholder="Comment (needed for a concern)", id="comment")
                     yield Button("Agree", variant="success", id="agree")
                     yield Button("Raise concern", variant="warning", id="concern")
             with TabPane("Progress", id="progress-tab"), VerticalScroll(id="progress-scroll"):

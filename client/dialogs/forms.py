@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Select, Static
 
+from client.widgets.field import Field
 from client.widgets.plain import clip, plain
 from workshop.agenda import SMART_FIELDS
 from workshop.state import Idea, Milestone, SmartSheet
@@ -53,6 +54,10 @@ class Form(ModalScreen[Any]):
     def fields(self) -> ComposeResult:
         yield from ()
 
+    def on_mount(self) -> None:
+        for field in self.query(Field):
+            field.on_enter = self._ok  # in turn with the keys around Enter (see ``Field``)
+
     def result(self) -> Any:
         return None
 
@@ -80,7 +85,7 @@ class TextDialog(Form):
     def fields(self) -> ComposeResult:
         if self._hint:
             yield Label(self._hint, classes="hint")
-        yield Input(value=self._value, id="value")
+        yield Field(value=self._value, id="value")
 
     def result(self) -> str | None:
         value = self.query_one("#value", Input).value
@@ -99,7 +104,7 @@ class NameDialog(Form):
 
     def fields(self) -> ComposeResult:
         yield Label("It is shown next to your ideas (unless you post one anonymously).", classes="hint")
-        yield Input(id="value", max_length=60)
+        yield Field(id="value", max_length=60)
 
     def result(self) -> str | None:
         try:
@@ -148,7 +153,7 @@ class GoalDialog(Form):
     def fields(self) -> ComposeResult:
         for key, label, hint in SMART_FIELDS:
             yield Label(f"{label}: {hint}", classes="hint")
-            yield Input(value=getattr(self._sheet, key), id=key)
+            yield Field(value=getattr(self._sheet, key), id=key)
             if key == "measurable" and self._kpis:
                 known = self._sheet.kpi if any(i == self._sheet.kpi for _n, i in self._kpis) else Select.NULL
                 yield Select([(plain(n), i) for n, i in self._kpis], value=known, id="kpi",
@@ -194,14 +199,14 @@ class MilestoneDialog(Form):
             yield Select([(plain(clip(t, 60)), i) for t, i in self._ideas], value=linked, id="from-idea",
                          prompt="none")  # fmt: skip
         yield Label("Title", classes="hint")
-        yield Input(value=m.title if m else "", id="title")
+        yield Field(value=m.title if m else "", id="title")
         yield Label("Owner: someone in the room, or type a name", classes="hint")
         with Horizontal(id="owner-row"):
-            yield Input(value=m.owner if m else "", id="owner", suggester=SuggestFromList(self._people))
+            yield Field(value=m.owner if m else "", id="owner", suggester=SuggestFromList(self._people))
             if self._people:
                 yield Select([(plain(n), n) for n in self._people], prompt="pick", id="owner-pick")
         yield Label("Due date (YYYY-MM-DD)", classes="hint")
-        yield Input(value=due, id="due", max_length=10)
+        yield Field(value=due, id="due", max_length=10)
         yield Label("Cadence", classes="hint")
         yield Select([(c, c) for c in CADENCES], value=m.cadence if m else "once", allow_blank=False, id="cadence")
 

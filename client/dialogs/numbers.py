@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Label, Select
 
 from client.dialogs.forms import CADENCES, FORM_CSS, Form
+from client.widgets.field import Field
 from client.widgets.plain import clip, plain
 from workshop.progress import number
 from workshop.state import STATUS_LABELS, Kpi, Milestone
@@ -34,17 +35,17 @@ class KpiDialog(Form):
     def fields(self) -> ComposeResult:
         k = self._kpi
         yield Label("Name (e.g. Qualified leads)", classes="hint")
-        yield Input(value=k.name if k else "", id="name", max_length=60)
+        yield Field(value=k.name if k else "", id="name", max_length=60)
         yield Label("Unit (e.g. %, leads/month)", classes="hint")
-        yield Input(value=k.unit if k else "", id="unit", max_length=20)
+        yield Field(value=k.unit if k else "", id="unit", max_length=20)
         yield Label("Baseline: last period's figure, and the period it covers", classes="hint")
-        yield Input(value=number(k.baseline) if k else "", id="baseline", placeholder="20")
-        yield Input(value=k.baseline_period if k else "", id="period", placeholder="Q3 2026", max_length=40)
+        yield Field(value=number(k.baseline) if k else "", id="baseline", placeholder="20")
+        yield Field(value=k.baseline_period if k else "", id="period", placeholder="Q3 2026", max_length=40)
         yield Label("Target, and the date by which", classes="hint")
-        yield Input(value=number(k.target) if k else "", id="target", placeholder="30")
-        yield Input(value=k.target_date if k else "", id="date", placeholder="2027-06-30", max_length=10)
+        yield Field(value=number(k.target) if k else "", id="target", placeholder="30")
+        yield Field(value=k.target_date if k else "", id="date", placeholder="2027-06-30", max_length=10)
         yield Label("Owner", classes="hint")
-        yield Input(value=k.owner if k else "", id="owner", max_length=60)
+        yield Field(value=k.owner if k else "", id="owner", max_length=60)
 
     def result(self) -> dict[str, Any] | None:
         value = {k: self.query_one(f"#{k}", Input).value.strip() for k in ("name", "unit", "period", "date", "owner")}
@@ -82,9 +83,9 @@ class ActualDialog(Form):
         yield Label("KPI", classes="hint")
         yield Select([(plain(k.name), k.id) for k in self._kpis], value=first, id="kpi", prompt="which KPI")
         yield Label("Figure for the period", classes="hint")
-        yield Input(id="value", placeholder="24")
+        yield Field(id="value", placeholder="24")
         yield Label("Period", classes="hint")
-        yield Input(value=dt.date.today().strftime("%B %Y"), id="period", max_length=40)
+        yield Field(value=dt.date.today().strftime("%B %Y"), id="period", max_length=40)
 
     def result(self) -> dict[str, Any] | None:
         kpi = self.query_one("#kpi", Select).value
@@ -121,7 +122,7 @@ class StatusDialog(Form):
         yield Select([(label, key) for key, label in STATUS_LABELS.items()], value="on_track", allow_blank=False,
                      id="status")  # fmt: skip
         yield Label("Note (what is done, what is in the way)", classes="hint")
-        yield Input(id="note", max_length=200)
+        yield Field(id="note", max_length=200)
 
     def result(self) -> dict[str, Any] | None:
         mid = self.query_one("#milestone", Select).value
@@ -145,7 +146,7 @@ class CheckinDialog(Form):
 
     def fields(self) -> ComposeResult:
         yield Label("Date (YYYY-MM-DD)", classes="hint")
-        yield Input(value=self._date, id="date", max_length=10)
+        yield Field(value=self._date, id="date", max_length=10)
         yield Label("Then every", classes="hint")
         options = [(c, c) for c in CADENCES if c != "once"]
         yield Select(options, value=self._cadence if self._cadence != "once" else "monthly", allow_blank=False,

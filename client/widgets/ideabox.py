@@ -5,7 +5,8 @@ from __future__ import annotations
 from textual import events
 from textual.geometry import Size
 from textual.reactive import Reactive
-from textual.widgets import Input
+
+from client.widgets.field import Field
 
 # Keys the box answers itself, with the app's action each runs: Enter, and every key that
 # changes what Enter posts (the category; whether the idea carries your name).
@@ -17,8 +18,8 @@ KEYS = {
 }
 
 
-class IdeaBox(Input):
-    """An ``Input`` whose Enter posts exactly what was typed before it, and nothing typed after.
+class IdeaBox(Field):
+    """A ``Field`` whose Enter posts exactly what was typed before it, and nothing typed after.
 
     A binding would not do: Textual hands each key to the box's own queue, and checks a
     (non-priority) binding only when the key has bubbled up to the app, while the box goes on
@@ -34,14 +35,14 @@ class IdeaBox(Input):
     # how far it scrolls sideways does, and that reads it directly. So here it only repaints.
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
 
-    async def on_key(self, event: events.Key) -> None:
+    async def in_turn(self, event: events.Key) -> bool:
         action = KEYS.get(event.key)
         # ``App.run_action`` says whether the action ran (``Widget.run_action`` returns None):
         # a key that ran is spent here, or it bubbled on to the app's own binding for it, and
         # F6 toggled twice, which is not at all.
         if action is not None and await self.app.run_action(action, self):
-            event.stop()
-            event.prevent_default()
+            return True
+        return await super().in_turn(event)
 
     def watch_value(self, value: str) -> None:
         """A counter appears near the limit, counting what the server counts (characters)."""

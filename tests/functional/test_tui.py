@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from textual import events
 from textual.pilot import Pilot
-from textual.widgets import Button, Input, Select, Switch
+from textual.widgets import Button, Input, Select, Switch, TabbedContent
 
 from client.apps.host import HostApp, host_app
 from client.apps.live import LiveApp
@@ -403,6 +403,38 @@ async def test_anonymous_pressed_before_enter_holds_when_keys_arrive_together(li
         await pilot.pause()
         assert app.screen.query_one("#anon", Switch).value
         assert str(app.screen.query_one("#post", Button).label) == "Post anonymously"
+
+
+async def test_a_form_filled_with_keys_arriving_together_fills_each_field(live) -> None:
+    """Without this, "Thirty<Tab>Count" arriving in one read (a slow link) filled one field with "ThirtyCount"."""
+    async with participant_at(live, "smart") as (_fac, app, pilot):
+        app.screen.query_one("#smart-specific", Input).focus()
+        await pilot.pause()
+        keys = [*"Thirty", "tab", "tab", *"Yes", "shift+tab", *"Count"]
+        for key in keys:  # as the terminal driver does: all posted before the app handles the first
+            named = {" ": "space"}.get(key, key)
+            app.post_message(events.Key(named, {"tab": "\t", "shift+tab": None}.get(key, key)))
+        fields = {k: app.screen.query_one(f"#smart-{k}", Input) for k in ("specific", "measurable", "achievable")}
+        await settle(pilot, lambda: fields["measurable"].value == "Count")
+        assert {k: f.value for k, f in fields.items()} == {
+            "specific": "Thirty", "measurable": "Count", "achievable": "Yes"}  # fmt: skip
+
+
+async def test_a_key_after_a_dialogs_enter_goes_to_the_screen_behind_it(live) -> None:
+    """Without this, "5<Enter>2" arriving in one read set a 52-minute timer instead of 5 and opening tab 2."""
+    host, _code = await open_session(live.url)
+    async with host.run_test(size=SIZE) as hp:
+        await online((hp, host))
+        await go_to(hp, host, "new_ways")
+        await hp.press("t")
+        await settle(hp, lambda: bool(hp.app.screen.query("#value")))
+        keys = ["ctrl+u", "5", "enter", "2"]
+        for key in keys:  # as the terminal driver does: all posted before the app handles the first
+            host.post_message(events.Key(key, {"enter": "\r", "ctrl+u": None}.get(key, key)))
+        await reach(host.conn, lambda s: s.timer_ends_at is not None)
+        assert 299 <= host.conn.state.timer_ends_at - host.conn.now() <= 300
+        await settle(hp, lambda: host.screen.query_one(TabbedContent).active == "people")
+        await close(host)
 
 
 async def test_an_idea_the_server_refuses_comes_back_into_the_box(tmp_path: Path) -> None:
