@@ -57,8 +57,6 @@ class LiveApp(App[int]):
     # Quit is not a priority binding here: a priority key overtakes the keys typed just before it
     # (they are still on their way through the focused widget), and "Enter, ctrl+q" arriving in
     # one packet over a slow link would then drop the idea that Enter was posting.
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", show=False, priority=False)]
-
     """An app around a :class:`Connection` (started on mount unless it already is) closed on unmount.
 
     ``Connection.on_change`` becomes one coalesced :class:`StateChanged` message, so a burst
@@ -66,6 +64,16 @@ class LiveApp(App[int]):
     ``remember`` is called after every change so the launcher can keep this user's seat
     (session, name, whether it finished) up to date.
     """
+
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=False),
+        # Tab moves the focus when the app reads the key, before it hands on the keys behind it:
+        # as a screen binding it ran only once the key had come back up from the focused widget,
+        # and keys arriving together (the SSH and web doors) went to the widget being left:
+        # typed into the field before, or lost on a list or a button.
+        Binding("tab", "focus_next", "Next field", show=False, priority=True),
+        Binding("shift+tab", "focus_previous", "Previous field", show=False, priority=True),
+    ]
 
     def __init__(
         self,

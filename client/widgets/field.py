@@ -9,17 +9,18 @@ from textual.widgets import Input
 
 
 class Field(Input):
-    """A one-line input whose Tab, Shift+Tab and Enter happen in turn with the characters around them.
+    """A one-line input whose Enter happens in turn with the characters around it.
 
     Textual hands each key to the widget focused when the app reads it. Keys that arrive
     together (a fast typist; the SSH and web doors, whose links deliver several keys in one read)
-    are all handed to this field before it has handled the first. Tab and Enter are bindings,
-    run only once the key has bubbled back up to the app, so the keys behind them stayed here:
-    "Thirty<Tab>Count" filled one field with "ThirtyCount" and left the next one empty.
+    are all handed to this field before it has handled the first. Enter is a binding, run only
+    once the key has bubbled back up to the app, so the keys behind it were typed in here first:
+    "5<Enter>2" in a dialog asking for minutes set 52. (Tab was the same, and the apps now move
+    the focus as soon as they read a Tab: ``LiveApp.BINDINGS``.)
 
-    Here the field runs Tab, Shift+Tab and Enter itself, in turn, and a key that reaches it
-    after focus has moved on (it was handed over before the Tab ahead of it ran) goes on to the
-    widget focused now, in the order it came.
+    Here the field runs Enter itself, in turn, and a key that reaches it after its Enter moved
+    the focus away (a dialog closed by it) goes on to the widget focused now, in the order it
+    came.
     """
 
     #: Run at once, in turn, on Enter (a dialog's OK), instead of posting ``Submitted``, which
@@ -27,17 +28,21 @@ class Field(Input):
     #: the dialog at once moves the focus, so the "2" goes on to the screen behind it.
     on_enter: Callable[[], object] | None = None
 
+    _handing_on = False  # Enter here moved the focus away: the keys behind it are not ours
+
     async def on_key(self, event: events.Key) -> None:
         if await self.passed_on(event) or await self.in_turn(event):
             event.stop()
             event.prevent_default()
 
     async def passed_on(self, event: events.Key) -> bool:
-        """Hand on a key meant for the widget focused after an earlier key moved focus away."""
-        # The screen's record, not ``has_focus``: that changes only when this field handles its
-        # Blur, which waits behind the very keys in question.
+        """Hand on a key that came after this field's own Enter moved the focus away.
+
+        Only then: a key handed here while this field was focused, before a Tab moved the
+        focus on (the apps move it as they read the Tab), was typed here and stays here.
+        """
         focused = self.app.focused
-        if focused is self:
+        if not self._handing_on or focused is self:
             return False
         again = events.Key(event.key, event.character)  # this one is spent here (stopped)
         # Forwarded, as the app itself hands a key on: a key the widget does not take then
@@ -46,16 +51,17 @@ class Field(Input):
         return True
 
     async def in_turn(self, event: events.Key) -> bool:
-        """Run the keys that move on from this field; ``True`` if ``event`` was one of them."""
-        if event.key == "tab":
-            self.screen.focus_next()
-        elif event.key == "shift+tab":
-            self.screen.focus_previous()
-        elif event.key == "enter":
-            if self.on_enter is not None:
-                self.on_enter()
-            else:
-                await self.action_submit()
-        else:
+        """Run the keys that move on from this field; ``True`` if ``event`` was one of them.
+
+        (Tab and Shift+Tab never get here: the apps move the focus as soon as they read them.)
+        """
+        if event.key != "enter":
             return False
+        if self.on_enter is not None:
+            self.on_enter()
+            # The screen's record, not ``has_focus``: that changes only when this field handles
+            # its Blur, which waits behind the very keys in question.
+            self._handing_on = self.app.focused is not self
+        else:
+            await self.action_submit()
         return True

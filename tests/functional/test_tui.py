@@ -437,6 +437,26 @@ async def test_a_key_after_a_dialogs_enter_goes_to_the_screen_behind_it(live) ->
         await close(host)
 
 
+async def test_a_dialog_filled_with_keys_arriving_together_loses_nothing(live) -> None:
+    """Without this, Tab then a title arriving in one read (a slow link) was lost on the dialog's first list."""
+    host, code = await open_session(live.url)
+    async with host.run_test(size=SIZE) as hp:
+        await online((hp, host))
+        ana = await live.participant(code, "Ana")
+        await go_to(hp, host, "new_ways")
+        await ana.do(c.PostIdea, category="idea", text="Run a webinar")
+        await go_to(hp, host, "timeline")
+        await hp.press("a")
+        await settle(hp, lambda: bool(hp.app.screen.query("#from-idea")))  # focus starts on this list
+        keys = ["tab", *"Launch", "tab", *"Ana", "enter"]
+        for key in keys:  # as the terminal driver does: all posted before the app handles the first
+            host.post_message(events.Key(key, {"tab": "\t", "enter": "\r"}.get(key, key)))
+        await reach(host.conn, lambda s: len(s.milestones) == 1)
+        [milestone] = host.conn.state.milestones.values()
+        assert (milestone.title, milestone.owner) == ("Launch", "Ana")
+        await close(host)
+
+
 async def test_an_idea_the_server_refuses_comes_back_into_the_box(tmp_path: Path) -> None:
     """Without this, an idea refused after the box was cleared (here: posting too fast) would be lost."""
     live = await start_server(tmp_path / "w.db", Limits(commands_per_second=0.001, command_burst=1))
