@@ -673,7 +673,8 @@ def responses(state: State) -> Text:
         return out
     agree, concerns = state.agreement()
     voters = len(state.people())
-    out.append(f"Agreement round: {agree} agree, {concerns} concerns, of {voters}\n", style="bold")
+    concern = "concern" if concerns == 1 else "concerns"
+    out.append(f"Agreement round: {agree} agree, {concerns} {concern}, of {voters}\n", style="bold")
     for pid, r in state.responses.items():
         out.append("  ✔ " if r.agree else "  ✖ ", style="green" if r.agree else "red")
         out.append_text(plain(name_of(state, pid)))

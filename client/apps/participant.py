@@ -529,7 +529,8 @@ def timeline(state: State, you: str) -> Text:
                 out.append("\n")
     agree, concerns = state.agreement()
     round_ = f"Round {state.round_number}: " if state.rounds else ""
-    out.append(f"\n{round_}{agree} agree, {concerns} concerns so far", style="bold")
+    concern = "concern" if concerns == 1 else "concerns"
+    out.append(f"\n{round_}{agree} agree, {concerns} {concern} so far", style="bold")
     if (r := state.responses.get(you)) is not None:
         out.append(" · you " + ("agreed" if r.agree else "raised a concern"), style="green" if r.agree else "yellow")
     for pid, r in state.responses.items():

@@ -209,7 +209,7 @@ async def test_workshop_through_the_apps(live, tmp_path: Path, monkeypatch: pyte
         await type_into(bp, "#comment", "Too soon")
         await bp.click("#concern")
         await reach(host.conn, lambda s: len(s.responses) == 2)
-        await settle(hp, lambda: "1 agree, 1 concerns" in text_of(host, "#responses"))
+        await settle(hp, lambda: "1 agree, 1 concern, of 2" in text_of(host, "#responses"))
         await hp.press("f")
         await reach(bo.conn, lambda s: s.finalised)
         await settle(bp, lambda: "The timeline is final." in text_of(bo, "#timeline-view"))
