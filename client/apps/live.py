@@ -54,9 +54,6 @@ class StateChanged(Message):
 
 
 class LiveApp(App[int]):
-    # Quit is not a priority binding here: a priority key overtakes the keys typed just before it
-    # (they are still on their way through the focused widget), and "Enter, ctrl+q" arriving in
-    # one packet over a slow link would then drop the idea that Enter was posting.
     """An app around a :class:`Connection` (started on mount unless it already is) closed on unmount.
 
     ``Connection.on_change`` becomes one coalesced :class:`StateChanged` message, so a burst
@@ -66,11 +63,15 @@ class LiveApp(App[int]):
     """
 
     BINDINGS = [
+        # Quit is not a priority binding: a priority key overtakes the keys typed just before it
+        # (they are still on their way through the focused widget), and "Enter, ctrl+q" arriving
+        # in one packet over a slow link would then drop the idea that Enter was posting.
         Binding("ctrl+q", "quit", "Quit", show=False, priority=False),
-        # Tab moves the focus when the app reads the key, before it hands on the keys behind it:
-        # as a screen binding it ran only once the key had come back up from the focused widget,
-        # and keys arriving together (the SSH and web doors) went to the widget being left:
-        # typed into the field before, or lost on a list or a button.
+        # Tab is, for that very reason: it moves the focus when the app reads it, before the app
+        # hands on the keys behind it, while those before it are already with the widget being
+        # left. As a screen binding it ran only once it had come back up from that widget, and
+        # keys arriving together (the SSH and web doors) went to it: typed into the field being
+        # left, or lost on a list or a button.
         Binding("tab", "focus_next", "Next field", show=False, priority=True),
         Binding("shift+tab", "focus_previous", "Previous field", show=False, priority=True),
     ]
