@@ -256,20 +256,13 @@ async def test_export_from_the_host(live, tmp_path: Path, monkeypatch: pytest.Mo
 
 async def test_a_stage_of_one_category_is_its_own_heading(live) -> None:
     """Without this, every idea stage of one category headed its ideas twice ("New ways", then "idea")."""
-    host, code = await open_session(live.url)
-    async with host.run_test(size=SIZE) as hp:
-        await online((hp, host))
-        ana = await live.participant(code, "Ana")
-        await go_to(hp, host, "new_ways")
-        for text in ("Partner with a trade magazine", "Host a customer panel"):
-            await ana.do(c.PostIdea, category="idea", text=text)
+    async with host_with_ideas(live, "Partner with a trade magazine", "Host a customer panel") as (host, hp):
         await settle(hp, lambda: "New ways (2)" in text_of(host, "#board-view"))
         assert text_of(host, "#board-view").splitlines() == [
             "New ways (2)",
             "      1. Host a customer panel — Ana",
             "      2. Partner with a trade magazine — Ana",
         ]
-        await close(host)
 
 
 async def test_hostile_text_shows_literally(live) -> None:
@@ -313,6 +306,36 @@ async def test_hostile_text_in_the_participant_app(live) -> None:
         app.export_screenshot()
         assert app.is_running
         await close(host, app)
+
+
+NAMED = {" ": "space"}  # characters whose key has a name of its own
+CHARACTER = {"enter": "\r", "tab": "\t"}  # named keys that type a character; the rest type none
+
+
+def send_together(app: LiveApp, keys: list[str]) -> None:
+    """Keys arriving in one read (a fast typist, a slow link): all posted before the app handles the first.
+
+    This is what Textual's terminal driver does with what it reads; ``Pilot.press`` waits for
+    each key to be handled, which hides every question of order.
+    """
+    for key in keys:
+        name = NAMED.get(key, key)
+        character = key if len(key) == 1 else CHARACTER.get(key)
+        app.post_message(events.Key(name, character))
+
+
+@asynccontextmanager
+async def host_with_ideas(live: LiveServer, *texts: str) -> AsyncIterator[tuple[HostApp, Pilot]]:
+    """The host app, online, its room in "New ways" with Ana's ``texts`` posted."""
+    host, code = await open_session(live.url)
+    async with host.run_test(size=SIZE) as hp:
+        await online((hp, host))
+        ana = await live.participant(code, "Ana")
+        await go_to(hp, host, "new_ways")
+        for text in texts:
+            await ana.do(c.PostIdea, category="idea", text=text)
+        yield host, hp
+        await close(host)
 
 
 @asynccontextmanager
@@ -376,9 +399,7 @@ async def test_ideas_whose_keys_arrive_together_go_out_as_typed(live) -> None:
         app.screen.query_one("#idea-text", Input).focus()
         await pilot.pause()
         keys = ["down", *"Cut cold calls", "enter", "down", *"Start webinars", "enter"]
-        for key in keys:  # as the terminal driver does: all posted before the app handles the first
-            named = {" ": "space"}.get(key, key)
-            app.post_message(events.Key(named, {"down": None, "enter": "\r"}.get(key, key)))
+        send_together(app, keys)
         await reach(fac, lambda s: len(s.ideas) == 2)
         assert sorted((i.category, i.text) for i in fac.state.ideas.values()) == [
             ("start", "Start webinars"), ("stop", "Cut cold calls")]  # fmt: skip
@@ -391,9 +412,7 @@ async def test_anonymous_pressed_before_enter_holds_when_keys_arrive_together(li
         app.screen.query_one("#idea-text", Input).focus()
         await pilot.pause()
         keys = [*"Quiet one", "f6", "enter", "f6", *"Named one", "enter"]
-        for key in keys:  # as the terminal driver does: all posted before the app handles the first
-            named = {" ": "space"}.get(key, key)
-            app.post_message(events.Key(named, {"enter": "\r", "f6": None}.get(key, key)))
+        send_together(app, keys)
         await reach(fac, lambda s: len(s.ideas) == 2)
         ideas = {i.text: i for i in fac.state.ideas.values()}
         assert ideas["Quiet one"].author is None, "posted with a name after F6 asked for none"
@@ -411,9 +430,7 @@ async def test_a_form_filled_with_keys_arriving_together_fills_each_field(live) 
         app.screen.query_one("#smart-specific", Input).focus()
         await pilot.pause()
         keys = [*"Thirty", "tab", "tab", *"Yes", "shift+tab", *"Count"]
-        for key in keys:  # as the terminal driver does: all posted before the app handles the first
-            named = {" ": "space"}.get(key, key)
-            app.post_message(events.Key(named, {"tab": "\t", "shift+tab": None}.get(key, key)))
+        send_together(app, keys)
         fields = {k: app.screen.query_one(f"#smart-{k}", Input) for k in ("specific", "measurable", "achievable")}
         await settle(pilot, lambda: fields["measurable"].value == "Count")
         assert {k: f.value for k, f in fields.items()} == {
@@ -429,8 +446,7 @@ async def test_a_key_after_a_dialogs_enter_goes_to_the_screen_behind_it(live) ->
         await hp.press("t")
         await settle(hp, lambda: bool(hp.app.screen.query("#value")))
         keys = ["ctrl+u", "5", "enter", "2"]
-        for key in keys:  # as the terminal driver does: all posted before the app handles the first
-            host.post_message(events.Key(key, {"enter": "\r", "ctrl+u": None}.get(key, key)))
+        send_together(host, keys)
         await reach(host.conn, lambda s: s.timer_ends_at is not None)
         assert 299 <= host.conn.state.timer_ends_at - host.conn.now() <= 300
         await settle(hp, lambda: host.screen.query_one(TabbedContent).active == "people")
@@ -439,22 +455,15 @@ async def test_a_key_after_a_dialogs_enter_goes_to_the_screen_behind_it(live) ->
 
 async def test_a_dialog_filled_with_keys_arriving_together_loses_nothing(live) -> None:
     """Without this, Tab then a title arriving in one read (a slow link) was lost on the dialog's first list."""
-    host, code = await open_session(live.url)
-    async with host.run_test(size=SIZE) as hp:
-        await online((hp, host))
-        ana = await live.participant(code, "Ana")
-        await go_to(hp, host, "new_ways")
-        await ana.do(c.PostIdea, category="idea", text="Run a webinar")
+    async with host_with_ideas(live, "Run a webinar") as (host, hp):
         await go_to(hp, host, "timeline")
         await hp.press("a")
         await settle(hp, lambda: bool(hp.app.screen.query("#from-idea")))  # focus starts on this list
         keys = ["tab", *"Launch", "tab", *"Ana", "enter"]
-        for key in keys:  # as the terminal driver does: all posted before the app handles the first
-            host.post_message(events.Key(key, {"tab": "\t", "enter": "\r"}.get(key, key)))
+        send_together(host, keys)
         await reach(host.conn, lambda s: len(s.milestones) == 1)
         [milestone] = host.conn.state.milestones.values()
         assert (milestone.title, milestone.owner) == ("Launch", "Ana")
-        await close(host)
 
 
 async def test_an_idea_the_server_refuses_comes_back_into_the_box(tmp_path: Path) -> None:
