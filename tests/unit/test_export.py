@@ -117,6 +117,19 @@ def test_markdown_reads_as_the_record_of_the_workshop() -> None:
     assert "Fay: no response" not in md  # the facilitator is not asked to agree with themselves
 
 
+def test_a_stage_of_one_category_is_its_own_heading_in_the_transcript() -> None:
+    """Without this, a one-category stage's ideas sat under "### New ways" and again under "#### idea"."""
+    r = Room()
+    r.stage("stop_start_continue")
+    r.do(ANA, c.PostIdea, category="stop", text="Cold calling lists")
+    r.stage("new_ways")
+    r.do(BEN, c.PostIdea, category="idea", text="Partner with a trade magazine")
+    md = render(r.state, "md")
+    assert "### Stop / Start / Continue\n\n#### stop\n\n- **1** Cold calling lists" in md
+    assert "### New ways\n\n- **2** Partner with a trade magazine" in md
+    assert "#### idea" not in md
+
+
 def test_ideas_are_numbered_in_board_order_not_posting_order() -> None:
     """Without this, an anonymous idea's place among turn-taking posts would point at its author."""
     r, ids = full_room()

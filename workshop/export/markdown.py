@@ -222,6 +222,10 @@ class _Writer:
             self.line()
             self.line("_No ideas were posted._")
         titles = stage_titles(self.s)
+        # A stage of one category ("New ways": "idea") is its own heading, as on the host's board.
+        kinds = {st.key: set(st.categories) for st in self.s.agenda}
+        for idea in top:
+            kinds.setdefault(idea.stage, set()).add(idea.category)
         group: tuple[str, str] | None = None
         for idea in top:
             if group is None or group[0] != idea.stage:
@@ -229,8 +233,9 @@ class _Writer:
                 self.line(f"### {inline(titles.get(idea.stage, idea.stage))}")
             if group != (idea.stage, idea.category):
                 self.line()
-                self.line(f"#### {inline(idea.category or 'uncategorised')}")
-                self.line()
+                if len(kinds[idea.stage]) > 1:
+                    self.line(f"#### {inline(idea.category or 'uncategorised')}")
+                    self.line()
             group = (idea.stage, idea.category)
             self.idea(idea, children, 0)
 
