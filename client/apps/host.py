@@ -171,9 +171,8 @@ class HostApp(LiveApp):
             line.append(code, style="bold reverse")
         state = self.conn.state
         if state is not None:
-            people = state.people()
-            online = sum(1 for p in people if p.id in self.conn.online)
-            line.append(f"  · {online} in ({len(people)} joined)")
+            _done, people, online = self.room_counts(state)
+            line.append(f"  · {online} in ({people} joined)")
         self.put("#join", line)
 
     def show(self, state: State) -> None:
@@ -218,8 +217,8 @@ class HostApp(LiveApp):
         line.append_text(plain(s.title, "bold"))
         if left := countdown(state, self.conn.now()):
             line.append(f"  ⏱ {left}", style="bold yellow")
-        people = len(state.people())
-        line.append(f"  · done {state.done_count()}/{people}")
+        done, people, _online = self.room_counts(state)
+        line.append(f"  · done {done}/{people}")
         self.put("#stage", line)
 
     def on_resize(self) -> None:

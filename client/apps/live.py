@@ -92,6 +92,7 @@ class LiveApp(App[int]):
         self._last_drawn = 0.0
         self._shown: dict[str, object] = {}  # what each view shows now, to skip a redraw that changes nothing
         self._inputs: dict[str, tuple[object, ...]] = {}
+        self._room_counts = (0, 0, 0)  # see ``room_counts``
         self._unsubscribe: Callable[[], None] | None = None
         self._asked_to_quit = False
         self._heap_settled = False
@@ -213,6 +214,19 @@ class LiveApp(App[int]):
             return False
         self._inputs[view] = inputs
         return True
+
+    def room_counts(self, state: State) -> tuple[int, int, int]:
+        """(done with this stage, people, people online), counted again only when one of them can have changed.
+
+        Each is a pass over the room, and the status lines show them on every redraw: in a room
+        of 1,000, the host's "online" count alone (each person looked for in the online list)
+        took 5.7 ms per redraw.
+        """
+        if self.changed("room counts", state.participants, state.done, state.stage, self.conn.online):
+            people, here, key = state.people(), set(self.conn.online), state.stage.key
+            done = sum(1 for p in people if state.done.get(p.id) == key)
+            self._room_counts = (done, len(people), sum(1 for p in people if p.id in here))
+        return self._room_counts
 
     def show(self, state: State) -> None:
         """Redraw every view of ``state`` (never input widgets)."""

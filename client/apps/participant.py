@@ -128,7 +128,11 @@ class ParticipantApp(LiveApp):
 
     def show_notice(self) -> None:
         """One line on what the room is waiting for, if anything: the server, or its facilitator."""
-        said = notice(self.conn.state, self.conn)
+        state, conn = self.conn.state, self.conn
+        room = (state.participants, state.stage) if state is not None else (None, None)
+        if not self.changed("notice", *room, conn.online, conn.status, conn.role):
+            return  # it looks through the room for a facilitator online: not on every idea posted
+        said = notice(state, conn)
         self.put("#notice", said)
         self.query_one("#notice").display = bool(said.plain)
 
@@ -144,7 +148,8 @@ class ParticipantApp(LiveApp):
         """The status line, on one line: when narrow, the name and the count go, the stage says less, done goes."""
         at = f"{state.stage_index + 1}/{len(state.agenda)}"
         title = plain(state.stage.title, "bold")
-        done = Text(f"  · done {state.done_count()}/{len(state.people())}", end="")
+        counted, people, _online = self.room_counts(state)
+        done = Text(f"  · done {counted}/{people}", end="")
         if state.done.get(self.conn.you) == state.stage.key:
             done.append(" (you ✔)", style="green")
         parts = [
@@ -163,8 +168,10 @@ class ParticipantApp(LiveApp):
         self.show_status()
 
     def show(self, state: State) -> None:
-        """Redraw what this change touched: each view only when the parts of the state it shows changed."""
-        self.show_status()
+        """Redraw what this change touched: each view only when the parts of the state it shows changed.
+
+        (The status line is drawn just before, by ``LiveApp``, with every change.)
+        """
         if self.changed("head", state.goal, state.agenda, state.stage_index):
             goal = Text("Goal: ", style="bold", end="")
             goal.append_text(plain(state.goal or "(not set yet)"))
