@@ -27,6 +27,7 @@ an hour). Each app's ratio is to that floor, measured beside it. The last line i
 
     python -m bench.tui                          # boards of 40, 200, 1000 and 5000 ideas
     python -m bench.tui --boards 40,1000 --quick [--land anywhere]
+    python -m bench.tui --boards 1000 --people 1000   # ... in a room of 1,000 people
 """
 
 from __future__ import annotations
@@ -63,9 +64,10 @@ class Row:
 class Room:
     """A session on a server in this process, and clients that fill it and keep it busy."""
 
-    def __init__(self, tmp: Path, land: str = "top") -> None:
+    def __init__(self, tmp: Path, land: str = "top", people: int = 0) -> None:
         self.tmp = tmp
         self.land = land
+        self.people = people
         self.random = random.Random(1)
 
     async def open(self) -> None:
@@ -78,6 +80,12 @@ class Room:
         await self.fac.start()
         await self.fac.do(c.SetStage, index=NEW_WAYS)
         self.posters = [Connection(Credentials(url=self.url, code=self.code, name=f"Poster {n}")) for n in range(8)]
+        self.crowd: list[Connection] = []
+        for first in range(0, self.people, 50):  # online and idle: a room of that many people
+            batch = [Connection(Credentials(url=self.url, code=self.code, name=f"Guest {first + n}"))
+                     for n in range(min(50, self.people - first))]  # fmt: skip
+            await asyncio.gather(*(b.start(timeout=60) for b in batch))
+            self.crowd += batch
         for p in self.posters:
             await p.start()
         self.posted = 0
@@ -116,7 +124,7 @@ class Room:
         return data
 
     async def close(self) -> None:
-        for conn in (self.fac, *self.posters):
+        for conn in (self.fac, *self.posters, *self.crowd):
             await conn.close()
         self.server.close()
         await self.server.wait_closed()
@@ -219,9 +227,9 @@ def floor(kind: str, updates: int) -> float:
         app.close()
 
 
-async def measure(board: int, quick: bool, profile: str = "", land: str = "top") -> Row:
+async def measure(board: int, quick: bool, profile: str = "", land: str = "top", people: int = 0) -> Row:
     with tempfile.TemporaryDirectory() as tmp:
-        room = Room(Path(tmp), land)
+        room = Room(Path(tmp), land, people)
         await room.open()
         apps: dict[str, PtyApp] = {}
         try:
@@ -261,6 +269,10 @@ def main() -> None:
         help="where each new idea lands on the board: at its top (every line below moves) or anywhere",
     )  # fmt: skip
     parser.add_argument("--profile", choices=("participant", "host"), help="sample that app with py-spy per board")
+    parser.add_argument(
+        "--people", type=int, default=0, metavar="N",
+        help="N more participants in the room, online and idle (default: none besides the 8 posters)",
+    )  # fmt: skip
     args = parser.parse_args()
     boards = [int(b) for b in args.boards.split(",")]
     updates = 20 if args.quick else 40
@@ -272,9 +284,11 @@ def main() -> None:
         f"{floor_list_ms:.1f} ms/change, one line on a screen laid out like the apps' {floor_tabbed_ms:.1f} ms/change"
     )
     print(f"new ideas land {'at the top of the board' if args.land == 'top' else 'anywhere on the board'}")
+    if args.people:
+        print(f"a room of {args.people + 8} participants ({args.people} of them online and idle)")
     rows = []
     for board in boards:
-        row = asyncio.run(measure(board, args.quick, args.profile or "", args.land))
+        row = asyncio.run(measure(board, args.quick, args.profile or "", args.land, args.people))
         rows.append(row)
         beside = row.ms_per_event["floor"]
         parts = [f"floor beside {beside:.1f} ms"]
