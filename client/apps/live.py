@@ -223,9 +223,8 @@ class LiveApp(App[int]):
         took 5.7 ms per redraw.
         """
         if self.changed("room counts", state.participants, state.done, state.stage, self.conn.online):
-            people, here, key = state.people(), set(self.conn.online), state.stage.key
-            done = sum(1 for p in people if state.done.get(p.id) == key)
-            self._room_counts = (done, len(people), sum(1 for p in people if p.id in here))
+            people, here = state.people(), set(self.conn.online)
+            self._room_counts = (state.done_count(), len(people), sum(1 for p in people if p.id in here))
         return self._room_counts
 
     def show(self, state: State) -> None:

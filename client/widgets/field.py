@@ -41,8 +41,7 @@ class Field(Input):
         Only then: a key handed here while this field was focused, before a Tab moved the
         focus on (the apps move it as they read the Tab), was typed here and stays here.
         """
-        focused = self.app.focused
-        if not self._handing_on or focused is self:
+        if not self._handing_on or (focused := self.app.focused) is self:
             return False
         again = events.Key(event.key, event.character)  # this one is spent here (stopped)
         # Forwarded, as the app itself hands a key on: a key the widget does not take then
