@@ -12,7 +12,6 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
-from operator import is_
 
 from workshop.state import Idea, State, log_order
 
@@ -91,9 +90,10 @@ class _Memo:
         """``sorted_ideas``, and each idea's sort key in the same order: a list to bisect at C speed."""
         ideas, key = state.ideas, self._key(state, totals)
         last = self.sorts.get(name)
-        # The same ideas as last time, the same objects in the same places, and perhaps more after them?
+        # The same ideas as last time in the same places, and perhaps more after them? Compared
+        # as lists: C compares item by item, and an idea equal to the one it replaced sorts the same.
         same = last is not None and last[1] is state.agenda and last[2] is totals and len(ideas) >= len(last[0])
-        if last is not None and same and all(map(is_, last[0].values(), ideas.values())):
+        if last is not None and same and list(ideas.values())[: len(last[0])] == list(last[0].values()):
             out, keys = list(last[3]), list(last[4])
             for idea in islice(ideas.values(), len(last[0]), None):
                 if idea.live or not live_only:
@@ -122,6 +122,11 @@ def board_order(state: State, ideas: Iterable[Idea] | None = None) -> list[Idea]
 def live_order(state: State) -> list[Idea]:
     """The live ideas in board order (what the boards show), computed once per change of the ideas."""
     return list(_memo.get(state, "live", lambda: _memo.sorted_ideas(state, "live", True, state.revealed)))  # type: ignore[call-overload]
+
+
+def live_count(state: State) -> int:
+    """How many ideas are on the board: ``len(live_order(state))`` without copying the list."""
+    return len(_memo.get(state, "live", lambda: _memo.sorted_ideas(state, "live", True, state.revealed)))  # type: ignore[arg-type]
 
 
 def numbers(state: State) -> Mapping[str, int]:

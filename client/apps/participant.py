@@ -27,7 +27,7 @@ from client.widgets.progress import progress
 from workshop import commands as c
 from workshop.agenda import SMART_FIELDS
 from workshop.export import render
-from workshop.ideas import live_order, numbers, ranked
+from workshop.ideas import live_count, numbers, ranked
 from workshop.progress import by_period
 from workshop.rules import LIMITS
 from workshop.state import STATUS_LABELS, Kpi, Milestone, SmartSheet, State
@@ -160,7 +160,7 @@ class ParticipantApp(LiveApp):
         if left := countdown(state, self.conn.now()):
             parts.append(Part(1, Text(f"  ⏱ {left}", style="bold yellow", end="")))
         parts.append(Part(2, done, optional=True))  # kept longer than the word "Stage": it answers F5
-        if on_board := len(live_order(state)):  # the board's own list, memoised per change of the ideas
+        if on_board := live_count(state):  # the board's own list, memoised per change of the ideas
             parts.append(Part(4, Text(f"  · {on_board:,} idea{'s' if on_board != 1 else ''}", end=""), optional=True))
         self.put("#status", one_line(parts, self.size.width - 2))  # the line's padding: a cell each side
 

@@ -14,6 +14,7 @@ import itertools
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from math import ceil
 from typing import Any, TypeVar, overload
 
@@ -25,7 +26,7 @@ from textual.events import Click
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
-from textual.scrollbar import ScrollBar
+from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.strip import Strip
 
 
@@ -291,7 +292,8 @@ class LineList(ScrollView, can_focus=True):
                 bar.set_reactive(ScrollBar.window_virtual_size, size.height)
             else:
                 bar.window_virtual_size = size.height
-            self.scroll_y = self.validate_scroll_y(self.scroll_y)  # fewer rows: not past the end
+            if size.height < old.height:
+                self.scroll_y = self.validate_scroll_y(self.scroll_y)  # fewer rows: not past the end
         else:
             self.virtual_size = size
 
@@ -347,7 +349,10 @@ def _looks(bar: ScrollBar, rows: int) -> list[Segment]:
     the same cells on the terminal again.
     """
     window = bar.window_size if bar.window_size < rows else 0
-    drawn = bar.renderer.render_bar(
-        size=bar.size.height, virtual_size=rows, window_size=ceil(window), position=bar.position
-    )
-    return list(drawn.segments)
+    return _bar_cells(bar.renderer, bar.size.height, rows, ceil(window), bar.position)
+
+
+@lru_cache(maxsize=16)
+def _bar_cells(renderer: type[ScrollBarRender], height: int, rows: int, window: int, position: float) -> list[Segment]:
+    """Kept for the lengths last asked: each event asks again for the length before it."""
+    return list(renderer.render_bar(size=height, virtual_size=rows, window_size=window, position=position).segments)
