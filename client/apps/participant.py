@@ -19,9 +19,9 @@ from client.connection import Connection, Credentials
 from client.dialogs.forms import ConfirmDialog, InfoDialog, TextDialog
 from client.dialogs.help import HelpScreen
 from client.dialogs.numbers import ActualDialog, StatusDialog
-from client.widgets.field import Field
 from client.widgets.ideabox import IdeaBox
 from client.widgets.ideas import IdeaList, detail
+from client.widgets.in_turn import ActionButton, Field
 from client.widgets.plain import Part, clip, countdown, name_of, one_line, plain, stage_prompt, status_text
 from client.widgets.progress import progress
 from workshop import commands as c
@@ -102,7 +102,7 @@ class ParticipantApp(LiveApp):
                     yield Select([], prompt="category", id="category")
                     yield Label("anonymous", id="anon-label")
                     yield Switch(value=False, id="anon", tooltip="Post without your name")
-                    yield Button("Post", variant="primary", id="post")
+                    yield ActionButton("Post", variant="primary", id="post", on_press=self._post_pressed)
                 yield Static(id="dots")
                 yield Static(id="ranked")
                 yield IdeaList(id="ideas")
@@ -112,14 +112,16 @@ class ParticipantApp(LiveApp):
                 for key, label, hint in SMART_FIELDS:
                     yield Label(f"{label}: {hint}", classes="hint")
                     yield Field(id=f"smart-{key}")
-                yield Button("Submit my SMART sheet", variant="primary", id="submit-smart")
+                yield ActionButton(
+                    "Submit my SMART sheet", variant="primary", id="submit-smart", on_press=self.submit_smart
+                )
             with TabPane("Timeline", id="timeline-tab"):
                 with VerticalScroll(id="timeline-scroll"):
                     yield Static(id="timeline-view")
                 with Horizontal(id="respond-row"):
                     yield Field(placeholder="Comment (needed for a concern)", id="comment")
-                    yield Button("Agree", variant="success", id="agree")
-                    yield Button("Raise concern", variant="warning", id="concern")
+                    yield ActionButton("Agree", variant="success", id="agree", on_press=self.agree)
+                    yield ActionButton("Raise concern", variant="warning", id="concern", on_press=self.concern)
             with TabPane("Progress", id="progress-tab"), VerticalScroll(id="progress-scroll"):
                 yield Static(id="progress-view")
         yield Footer()
@@ -365,7 +367,12 @@ class ParticipantApp(LiveApp):
         done = state.done.get(self.conn.you) != state.stage.key
         self.send(c.MarkDone(id=self.next_id, done=done), said="Marked done." if done else "Marked not done.")
 
-    @on(Button.Pressed, "#post")
+    def _post_pressed(self) -> None:
+        """The Post button: the idea goes out, and the box is where the next one is typed."""
+        self.action_post_idea()
+        # At once, not on the app's next turn (``focus``): the keys behind Enter go on to it.
+        self.screen.set_focus(self.query_one("#idea-text", Input))
+
     def action_post_idea(self) -> None:
         box = self.query_one("#idea-text", Input)
         category = self.query_one("#category", Select).value
@@ -436,7 +443,6 @@ class ParticipantApp(LiveApp):
         if (iid := self._own()) is not None:
             self.send(c.WithdrawIdea(id=self.next_id, idea=iid), said="Idea withdrawn.")
 
-    @on(Button.Pressed, "#submit-smart")
     def submit_smart(self) -> None:
         values = {key: self.query_one(f"#smart-{key}", Input).value.strip() for key, _l, _h in SMART_FIELDS}
         empty = [label for key, label, _h in SMART_FIELDS if not values[key]]
@@ -473,18 +479,16 @@ class ParticipantApp(LiveApp):
     def on_app_delivery_failed(self, event: App.DeliveryFailed) -> None:
         self.notify(f"Could not save the transcript: {event.exception}", severity="error", markup=False)
 
-    @on(Button.Pressed, "#agree")
     def agree(self) -> None:
         comment = self.query_one("#comment", Input).value.strip()
         self.send(c.RespondTimeline(id=self.next_id, agree=True, comment=comment), said="You agreed to the timeline.",
                   refused="Answer not saved")  # fmt: skip
 
-    @on(Button.Pressed, "#concern")
     def concern(self) -> None:
         comment = self.query_one("#comment", Input).value.strip()
         if not comment:
             self.say("Say what the concern is in the comment box first.", "warning")
-            self.query_one("#comment", Input).focus()
+            self.screen.set_focus(self.query_one("#comment", Input))  # at once: the keys behind Enter go there
             return
         self.send(c.RespondTimeline(id=self.next_id, agree=False, comment=comment), said="Concern raised.",
                   refused="Concern not saved")  # fmt: skip

@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Select, Static
 
-from client.widgets.field import Field
+from client.widgets.in_turn import ActionButton, Field
 from client.widgets.plain import clip, plain
 from workshop.agenda import SMART_FIELDS
 from workshop.state import Idea, Milestone, SmartSheet
@@ -48,8 +48,8 @@ class Form(ModalScreen[Any]):
             yield Label(self.heading, classes="title")
             yield from self.fields()
             with Horizontal(classes="buttons"):
-                yield Button("OK", variant="primary", id="ok")
-                yield Button("Cancel", id="cancel")
+                yield ActionButton("OK", variant="primary", id="ok", on_press=self._ok)
+                yield ActionButton("Cancel", id="cancel", on_press=self.action_cancel)
 
     def fields(self) -> ComposeResult:
         yield from ()
@@ -61,14 +61,12 @@ class Form(ModalScreen[Any]):
     def result(self) -> Any:
         return None
 
-    @on(Button.Pressed, "#ok")
     @on(Input.Submitted)
     def _ok(self) -> None:
         value = self.result()
         if value is not None:
             self.dismiss(value)
 
-    @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
 
@@ -250,9 +248,8 @@ class InfoDialog(ModalScreen[None]):
             yield Label(self._heading, classes="title")
             yield Static(plain(self._body))
             with Horizontal(classes="buttons"):
-                yield Button("OK", variant="primary", id="ok")
+                yield ActionButton("OK", variant="primary", id="ok", on_press=self._close)
 
-    @on(Button.Pressed, "#ok")
     def _close(self) -> None:
         self.dismiss(None)
 
@@ -277,16 +274,8 @@ class ConfirmDialog(ModalScreen[bool]):
             if self._detail:
                 yield Label(self._detail, classes="hint")
             with Horizontal(classes="buttons"):
-                yield Button("Yes (y)", variant="warning", id="yes")
-                yield Button("Cancel (n)", id="no")
+                yield ActionButton("Yes (y)", variant="warning", id="yes", on_press=lambda: self.dismiss(True))
+                yield ActionButton("Cancel (n)", id="no", on_press=lambda: self.dismiss(False))
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
-
-    @on(Button.Pressed, "#yes")
-    def _yes(self) -> None:
-        self.dismiss(True)
-
-    @on(Button.Pressed, "#no")
-    def _no(self) -> None:
-        self.dismiss(False)

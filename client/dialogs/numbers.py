@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Label, Select
 
 from client.dialogs.forms import CADENCES, FORM_CSS, Form
-from client.widgets.field import Field
+from client.widgets.in_turn import Field
 from client.widgets.plain import clip, plain
 from workshop.progress import number
 from workshop.state import STATUS_LABELS, Kpi, Milestone

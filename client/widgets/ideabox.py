@@ -6,7 +6,7 @@ from textual import events
 from textual.geometry import Size
 from textual.reactive import Reactive
 
-from client.widgets.field import Field
+from client.widgets.in_turn import Field
 
 # Keys the box answers itself, with the app's action each runs: Enter, and every key that
 # changes what Enter posts (the category; whether the idea carries your name).

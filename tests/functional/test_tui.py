@@ -453,6 +453,34 @@ async def test_a_key_after_a_dialogs_enter_goes_to_the_screen_behind_it(live) ->
         await close(host)
 
 
+async def test_a_key_after_enter_on_a_dialogs_button_goes_to_the_screen_behind_it(live) -> None:
+    """Without this, "<Enter>2" on the reveal question's Cancel arriving in one read lost the "2" with the dialog."""
+    host, code = await open_session(live.url)
+    async with host.run_test(size=SIZE) as hp:
+        await online((hp, host))
+        await live.participant(code, "Ana")  # someone who has not voted: the reveal asks first
+        await go_to(hp, host, "vote")
+        await hp.press("r")
+        await settle(hp, lambda: bool(hp.app.screen.query("#no")))  # the focus starts on Cancel
+        send_together(host, ["enter", "2"])
+        await settle(hp, lambda: not host.screen.is_modal and host.screen.query_one(TabbedContent).active == "people")
+        assert host.conn.state.revealed is None
+        await close(host)
+
+
+async def test_the_next_idea_typed_after_enter_on_post_goes_into_the_box(live) -> None:
+    """Without this, the next idea typed after Enter on the Post button went to the button, and was lost."""
+    async with participant_at(live, "new_ways") as (_fac, app, pilot):
+        box = app.screen.query_one("#idea-text", Input)
+        await type_into(pilot, "#idea-text", "Run a webinar")
+        app.screen.query_one("#post", Button).focus()
+        await pilot.pause()
+        send_together(app, ["enter", *"Host a meetup"])
+        await reach(app.conn, lambda s: ideas_of(s) == ["Run a webinar"])
+        await settle(pilot, lambda: box.value == "Host a meetup")
+        assert app.focused is box
+
+
 async def test_a_dialog_filled_with_keys_arriving_together_loses_nothing(live) -> None:
     """Without this, Tab then a title arriving in one read (a slow link) was lost on the dialog's first list."""
     async with host_with_ideas(live, "Run a webinar") as (host, hp):
