@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Self
 
 from textual import events
@@ -100,6 +101,11 @@ class ActionButton(InTurn, Button):
     def press(self) -> Self:
         """Run ``on_press`` (a click, Enter, or ``Pilot.click``); no ``Pressed`` is posted."""
         if not self.disabled and self.display:
+            # The flash a pressed button shows, as ``Button`` does; while it lasts a click is not
+            # taken again (``Button``'s own double-click guard).
+            if self.active_effect_duration > 0:
+                self.add_class("-active")
+                self.set_timer(self.active_effect_duration, partial(self.remove_class, "-active"))
             self.on_press()
         return self
 
