@@ -180,7 +180,9 @@ class HostApp(LiveApp):
         if self.changed("stage", state.stage_index):  # the stage's tab, also on opening or resuming mid-session
             self.action_tab(TAB_FOR_KIND.get(state.stage.kind, "board"))
         self.show_timer(state)
-        if self.changed("head", state.goal, state.agenda, state.stage_index, state.revealed, state.dots_placed):
+        # (``_exported`` too: the last stage's prompt says where the transcript went.)
+        if self.changed("head", state.goal, state.agenda, state.stage_index, state.revealed, state.dots_placed,
+                        self._exported):  # fmt: skip
             goal = Text("Goal: ", style="bold", end="")
             goal.append_text(plain(state.goal or "(none set: press g in the SMART stage)", "italic"))
             self.put("#goal", goal)

@@ -246,11 +246,15 @@ async def test_export_from_the_host(live, tmp_path: Path, monkeypatch: pytest.Mo
         await go_to(hp, host, "new_ways")
         await ana.do(c.PostIdea, category="idea", text="Partner event in May")
         await reach(host.conn, lambda s: len(s.ideas) == 1)
+        await go_to(hp, host, "afterwards")
+        assert "Not exported yet" in text_of(host, "#prompt")
         await hp.press("x")
         await settle(hp, lambda: any(tmp_path.glob("workshop-*.csv")))
         for suffix in ("md", "json", "csv"):
             (path,) = tmp_path.glob(f"workshop-*.{suffix}")
             assert "Partner event in May" in path.read_text(encoding="utf-8")
+        # The stage's prompt says where it went (it said "Not exported yet" until the stage changed).
+        await settle(hp, lambda: f"Exported to {tmp_path}" in text_of(host, "#prompt"))
         await close(host)
 
 
