@@ -181,8 +181,7 @@ class HostApp(LiveApp):
             self.action_tab(TAB_FOR_KIND.get(state.stage.kind, "board"))
         self.show_timer(state)
         # (``_exported`` too: the last stage's prompt says where the transcript went.)
-        if self.changed("head", state.goal, state.agenda, state.stage_index, state.revealed, state.dots_placed,
-                        self._exported):  # fmt: skip
+        if self.changed("head", state.goal, state.agenda, state.stage_index, self._exported):
             goal = Text("Goal: ", style="bold", end="")
             goal.append_text(plain(state.goal or "(none set: press g in the SMART stage)", "italic"))
             self.put("#goal", goal)
@@ -190,11 +189,13 @@ class HostApp(LiveApp):
             if state.stage.kind == "wrapup":
                 prompt.append_text(self._exported_note())
             self.put("#prompt", prompt)
+        # The footer offers what works now (the status report only once there are milestones).
+        if self.changed("keys", state.stage_index, state.revealed, state.dots_placed > 0, bool(state.milestones)):
             self.refresh_bindings()
         board_inputs = (state.ideas, state.revealed, state.dots_placed, state.stage_index, state.participants)
         if self.changed("board", *board_inputs, state.open_voting, state.budget):
             self.query_one("#board-view", LineList).set_rows(board(state, self._board_rows))
-        if self.changed("people", state.participants, self.conn.online, state.done, state.stage_index):
+        if self.changed("people", state.participants, self.conn.online, state.done, state.stage_index, state.smart):
             self.query_one(PeopleList).show(state, set(self.conn.online), self.conn.you)
         if self.conn.role != "facilitator" and not self._told_demoted:
             self._told_demoted = True

@@ -182,7 +182,9 @@ class ParticipantApp(LiveApp):
         if state.stage.key != self._stage_key:
             self._new_stage(state)
         mine = state.ballots.get(self.conn.you)
-        if self.changed("votes", mine, state.budget, state.revealed, state.open_voting, state.stage_index):
+        # After the reveal the ranking follows the ideas too (a merge); before it there is none.
+        ranked_from = state.ideas if state.revealed is not None else None
+        if self.changed("votes", mine, state.budget, state.revealed, state.open_voting, state.stage_index, ranked_from):
             left = state.dots_left(self.conn.you)
             dots = Text(f"Dots left: {'●' * left}{'○' * (state.budget - left)} {left} of {state.budget}", end="")
             if state.revealed is not None:
@@ -197,8 +199,11 @@ class ParticipantApp(LiveApp):
             ranked = top_ideas(state)
             self.put("#ranked", ranked)
             self.query_one("#ranked").display = bool(ranked)
+        if self.changed("hint", mine, state.budget, state.revealed, state.stage_index, state.finalised):
             self.put("#hint", hint(state, self.conn.you))
-            self.refresh_bindings()  # the footer offers what works now (dots only until the reveal)
+        # The footer offers what works now: dots only until the reveal, F7 to an owner.
+        if self.changed("keys", state.stage_index, state.revealed, state.milestones, state.kpis, state.participants):
+            self.refresh_bindings()
         ideas = self.query_one(IdeaList)
         ideas.show(state, self.conn.you)
         if state.stage.kind == "vote" and ideas.cursor is None and ideas.count:

@@ -27,7 +27,7 @@ from server.limits import Limits
 from tests.conftest import LiveServer, start_server, stop_server
 from workshop import commands as c
 from workshop.agenda import DEFAULT_STAGES
-from workshop.state import State
+from workshop.state import SmartSheet, State
 
 SIZE = (100, 34)
 STAGE = {s.key: i for i, s in enumerate(DEFAULT_STAGES)}
@@ -455,6 +455,29 @@ async def test_a_key_after_a_dialogs_enter_goes_to_the_screen_behind_it(live) ->
         assert 299 <= host.conn.state.timer_ends_at - host.conn.now() <= 300
         await settle(hp, lambda: host.screen.query_one(TabbedContent).active == "people")
         await close(host)
+
+
+async def test_the_people_tab_shows_who_has_handed_in_a_smart_sheet(live) -> None:
+    """Without this, the host's people list showed "SMART sheet in" only after some other change."""
+    host, code = await open_session(live.url)
+    async with host.run_test(size=SIZE) as hp:
+        await online((hp, host))
+        ana = await live.participant(code, "Ana")
+        await go_to(hp, host, "smart")
+        await settle(hp, lambda: any(line.startswith("● Ana") for line in people_lines(host)))
+        await ana.do(c.SubmitSmart, sheet=SmartSheet(specific="30 leads a month"))
+        await settle(hp, lambda: any("Ana" in line and "SMART sheet in" in line for line in people_lines(host)))
+        await close(host)
+
+
+async def test_the_hint_says_the_timeline_is_final_once_it_is(live) -> None:
+    """Without this, a participant still read "Agree, or write a comment" after the facilitator finalised."""
+    async with participant_at(live, "timeline") as (fac, app, pilot):
+        await fac.do(c.SaveMilestone, title="Launch webinar", owner="Ana", due="2027-01-31", idea_ids=())
+        await settle(pilot, lambda: "Launch webinar" in text_of(app, "#timeline-view"))
+        assert "Agree, or write a comment" in text_of(app, "#hint")
+        await fac.do(c.FinaliseTimeline)
+        await settle(pilot, lambda: "The timeline is final" in text_of(app, "#hint"))
 
 
 async def test_a_key_after_enter_on_a_dialogs_button_goes_to_the_screen_behind_it(live) -> None:
