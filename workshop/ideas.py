@@ -119,14 +119,28 @@ def board_order(state: State, ideas: Iterable[Idea] | None = None) -> list[Idea]
     return _memo.sorted(state, ideas, state.revealed)
 
 
+def _live(state: State) -> list[Idea]:
+    """The memo's own list of the live ideas in board order: callers copy it or only read its length."""
+    return _memo.get(state, "live", lambda: _memo.sorted_ideas(state, "live", True, state.revealed))  # type: ignore[return-value]
+
+
 def live_order(state: State) -> list[Idea]:
     """The live ideas in board order (what the boards show), computed once per change of the ideas."""
-    return list(_memo.get(state, "live", lambda: _memo.sorted_ideas(state, "live", True, state.revealed)))  # type: ignore[call-overload]
+    return list(_live(state))
 
 
 def live_count(state: State) -> int:
     """How many ideas are on the board: ``len(live_order(state))`` without copying the list."""
-    return len(_memo.get(state, "live", lambda: _memo.sorted_ideas(state, "live", True, state.revealed)))  # type: ignore[arg-type]
+    return len(_live(state))
+
+
+def categories_shown(declared: Sequence[str], used: Iterable[str]) -> list[str]:
+    """A stage's categories as its ideas are shown under them: its own in order, then any others its ideas carry.
+
+    Only more than one are headings: a stage of one category ("New ways": "idea") is its own
+    heading, on the host's board and in the transcript alike.
+    """
+    return list(dict.fromkeys([*declared, *used]))
 
 
 def numbers(state: State) -> Mapping[str, int]:

@@ -27,7 +27,7 @@ from client.widgets.progress import progress
 from workshop import commands as c
 from workshop.agenda import SMART_FIELDS
 from workshop.export import render
-from workshop.ideas import board_order, groups, numbers, ranked
+from workshop.ideas import board_order, categories_shown, groups, numbers, ranked
 from workshop.progress import describe
 from workshop.state import Idea, Milestone, SmartSheet, State
 
@@ -595,9 +595,9 @@ def board(state: State, made: dict[object, Row] | None = None) -> Rows:
             continue
         count = sum(len(g) for g in cats.values())
         line(("stage", stage.key, count), (stage.title, "bold underline"), (f" ({count})", ""))
-        shown = dict.fromkeys([*stage.categories, *cats])
-        # A stage of one category ("New ways": "idea") is its own heading: a second one under it
-        # said nothing new, and took a line of the screen and a repaint per idea posted.
+        shown = categories_shown(stage.categories, cats)
+        # A second heading under a one-category stage's said nothing new, and took a line of the
+        # screen and a repaint per idea posted.
         headed = len(shown) > 1
         for cat in shown:
             if ideas := cats.get(cat):

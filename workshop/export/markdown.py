@@ -13,7 +13,7 @@ import datetime as dt
 from workshop.agenda import GROUND_RULES, SMART_FIELDS
 from workshop.export.mdtext import block, inline
 from workshop.export.scrub import for_export
-from workshop.ideas import board_order, ranked
+from workshop.ideas import board_order, categories_shown, ranked
 from workshop.progress import (
     Point,
     by_period,
@@ -222,10 +222,11 @@ class _Writer:
             self.line()
             self.line("_No ideas were posted._")
         titles = stage_titles(self.s)
-        # A stage of one category ("New ways": "idea") is its own heading, as on the host's board.
-        kinds = {st.key: set(st.categories) for st in self.s.agenda}
+        used: dict[str, list[str]] = {}
         for idea in top:
-            kinds.setdefault(idea.stage, set()).add(idea.category)
+            used.setdefault(idea.stage, []).append(idea.category)
+        declared = {st.key: st.categories for st in self.s.agenda}
+        headed = {key: len(categories_shown(declared.get(key, ()), cats)) > 1 for key, cats in used.items()}
         group: tuple[str, str] | None = None
         for idea in top:
             if group is None or group[0] != idea.stage:
@@ -233,7 +234,7 @@ class _Writer:
                 self.line(f"### {inline(titles.get(idea.stage, idea.stage))}")
             if group != (idea.stage, idea.category):
                 self.line()
-                if len(kinds[idea.stage]) > 1:
+                if headed[idea.stage]:
                     self.line(f"#### {inline(idea.category or 'uncategorised')}")
                     self.line()
             group = (idea.stage, idea.category)
