@@ -90,6 +90,8 @@ class ActionButton(InTurn, Button):
 
     A plain ``Button`` posts ``Pressed``, handled only after the keys behind its Enter: they
     went to the button (lost with a dialog it closed, or typed nowhere after an idea it posted).
+    For the keys behind Enter to follow, ``on_press`` moves the focus at once (``Screen.set_focus``,
+    a dialog's ``dismiss``); ``Widget.focus`` waits a turn, and they would stay here.
     """
 
     def __init__(
