@@ -12,7 +12,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
 from client.apps.live import LiveApp
@@ -114,13 +114,17 @@ class HostApp(LiveApp):
         self._board_rows: dict[object, Row] = {}
 
     def compose(self) -> ComposeResult:
-        yield Static(id="join")
-        yield Static(plain(f"Join: {self.join_line}" if self.join_line else ""), id="join-line")
-        if self.doors:
-            yield Static(plain("Or with nothing installed: " + "  ·  ".join(self.doors)), id="doors")
-        yield Static(id="stage")
-        yield Static(id="goal")
-        yield Static(id="prompt")
+        # The lines above the tabs are one container: Textual repaints a changed line by
+        # rendering every widget whose container overlaps it, so a board line changed per idea
+        # now renders the head once, not each of its lines (see docs/performance.md).
+        with Vertical(id="head"):
+            yield Static(id="join")
+            yield Static(plain(f"Join: {self.join_line}" if self.join_line else ""), id="join-line")
+            if self.doors:
+                yield Static(plain("Or with nothing installed: " + "  ·  ".join(self.doors)), id="doors")
+            yield Static(id="stage")
+            yield Static(id="goal")
+            yield Static(id="prompt")
         with TabbedContent(initial="board"):
             with TabPane("1 Board", id="board"):
                 yield LineList(selectable=False, empty="No ideas yet.", id="board-view")

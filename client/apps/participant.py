@@ -11,7 +11,7 @@ from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch, TabbedContent, TabPane
 
 from client.apps.live import LiveApp
@@ -90,41 +90,45 @@ class ParticipantApp(LiveApp):
         self._round = 1
 
     def compose(self) -> ComposeResult:
+        # The status line changes with every idea posted, and Textual repaints a line by rendering
+        # every widget whose container overlaps it: alone beside one container for the rest, it
+        # renders three widgets per idea, not the whole head, the tabs and the footer (docs/performance.md).
         yield Static(id="status")
-        yield Static(id="notice")
-        yield Static(id="goal")
-        yield Static(id="prompt")
-        yield Static(id="hint")
-        with TabbedContent(initial="ideas-tab"):
-            with TabPane("Ideas & votes", id="ideas-tab"):
-                yield IdeaBox(placeholder="Type an idea; Enter posts it", id="idea-text", max_length=IDEA_LIMIT)
-                with Horizontal(id="post-row"):
-                    yield Select([], prompt="category", id="category")
-                    yield Label("anonymous", id="anon-label")
-                    yield Switch(value=False, id="anon", tooltip="Post without your name")
-                    yield ActionButton("Post", variant="primary", id="post", on_press=self._post_pressed)
-                yield Static(id="dots")
-                yield Static(id="ranked")
-                yield IdeaList(id="ideas")
-                yield Static(id="idea-detail")
-            with TabPane("SMART sheet", id="smart-tab"), VerticalScroll(id="smart-form"):
-                yield Static(id="team-goal")
-                for key, label, hint in SMART_FIELDS:
-                    yield Label(f"{label}: {hint}", classes="hint")
-                    yield Field(id=f"smart-{key}")
-                yield ActionButton(
-                    "Submit my SMART sheet", variant="primary", id="submit-smart", on_press=self.submit_smart
-                )
-            with TabPane("Timeline", id="timeline-tab"):
-                with VerticalScroll(id="timeline-scroll"):
-                    yield Static(id="timeline-view")
-                with Horizontal(id="respond-row"):
-                    yield Field(placeholder="Comment (needed for a concern)", id="comment")
-                    yield ActionButton("Agree", variant="success", id="agree", on_press=self.agree)
-                    yield ActionButton("Raise concern", variant="warning", id="concern", on_press=self.concern)
-            with TabPane("Progress", id="progress-tab"), VerticalScroll(id="progress-scroll"):
-                yield Static(id="progress-view")
-        yield Footer()
+        with Vertical(id="body"):
+            yield Static(id="notice")
+            yield Static(id="goal")
+            yield Static(id="prompt")
+            yield Static(id="hint")
+            with TabbedContent(initial="ideas-tab"):
+                with TabPane("Ideas & votes", id="ideas-tab"):
+                    yield IdeaBox(placeholder="Type an idea; Enter posts it", id="idea-text", max_length=IDEA_LIMIT)
+                    with Horizontal(id="post-row"):
+                        yield Select([], prompt="category", id="category")
+                        yield Label("anonymous", id="anon-label")
+                        yield Switch(value=False, id="anon", tooltip="Post without your name")
+                        yield ActionButton("Post", variant="primary", id="post", on_press=self._post_pressed)
+                    yield Static(id="dots")
+                    yield Static(id="ranked")
+                    yield IdeaList(id="ideas")
+                    yield Static(id="idea-detail")
+                with TabPane("SMART sheet", id="smart-tab"), VerticalScroll(id="smart-form"):
+                    yield Static(id="team-goal")
+                    for key, label, hint in SMART_FIELDS:
+                        yield Label(f"{label}: {hint}", classes="hint")
+                        yield Field(id=f"smart-{key}")
+                    yield ActionButton(
+                        "Submit my SMART sheet", variant="primary", id="submit-smart", on_press=self.submit_smart
+                    )
+                with TabPane("Timeline", id="timeline-tab"):
+                    with VerticalScroll(id="timeline-scroll"):
+                        yield Static(id="timeline-view")
+                    with Horizontal(id="respond-row"):
+                        yield Field(placeholder="Comment (needed for a concern)", id="comment")
+                        yield ActionButton("Agree", variant="success", id="agree", on_press=self.agree)
+                        yield ActionButton("Raise concern", variant="warning", id="concern", on_press=self.concern)
+                with TabPane("Progress", id="progress-tab"), VerticalScroll(id="progress-scroll"):
+                    yield Static(id="progress-view")
+            yield Footer()
 
     # -- drawing ---------------------------------------------------------------------------
 
