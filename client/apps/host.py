@@ -24,6 +24,7 @@ from client.widgets.lines import LineList, Row, Rows
 from client.widgets.people import PeopleList
 from client.widgets.plain import bar, clip, countdown, name_of, plain, stage_prompt, status_text
 from client.widgets.progress import progress
+from client.widgets.text_line import TextLine
 from workshop import commands as c
 from workshop.agenda import SMART_FIELDS
 from workshop.export import render
@@ -118,11 +119,11 @@ class HostApp(LiveApp):
         # rendering every widget whose container overlaps it, so a board line changed per idea
         # now renders the head once, not each of its lines (see docs/performance.md).
         with Vertical(id="head"):
-            yield Static(id="join")
+            yield TextLine(id="join")
             yield Static(plain(f"Join: {self.join_line}" if self.join_line else ""), id="join-line")
             if self.doors:
                 yield Static(plain("Or with nothing installed: " + "  ·  ".join(self.doors)), id="doors")
-            yield Static(id="stage")
+            yield TextLine(id="stage")
             yield Static(id="goal")
             yield Static(id="prompt")
         with TabbedContent(initial="board"):

@@ -16,6 +16,7 @@ from textual.widgets import Static
 
 from client.connection import CommandError, Connection, JoinRefused
 from client.dialogs.forms import NameDialog
+from client.widgets.text_line import TextLine
 from workshop import commands as c
 from workshop.state import State
 
@@ -194,7 +195,7 @@ class LiveApp(App[int]):
     # -- for subclasses --------------------------------------------------------------------
 
     def put(self, selector: str, content: Text | str) -> None:
-        """Show ``content`` in the ``Static`` at ``selector``, unless it already shows exactly that.
+        """Show ``content`` in the ``Static`` (or ``TextLine``) at ``selector``, unless it already shows exactly that.
 
         ``Static.update`` lays the screen out again even for the same text; most events change
         one view of many, so the others are left alone.
@@ -204,7 +205,7 @@ class LiveApp(App[int]):
             self._shown[selector] = content
             # A line whose words only change digits for digits (a count, a clock) wraps as
             # before: its widget is redrawn without laying the whole screen out again.
-            self.query_one(selector, Static).update(content, layout=not same_shape(before, content))
+            self.query_one(selector, Static | TextLine).update(content, layout=not same_shape(before, content))
 
     def changed(self, view: str, *inputs: object) -> bool:
         """Whether any of ``inputs`` (parts of the state, which the reducer replaces only when they change)

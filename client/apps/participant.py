@@ -24,6 +24,7 @@ from client.widgets.ideas import IdeaList, detail
 from client.widgets.in_turn import ActionButton, Field
 from client.widgets.plain import Part, clip, countdown, name_of, one_line, plain, stage_prompt, status_text
 from client.widgets.progress import progress
+from client.widgets.text_line import TextLine
 from workshop import commands as c
 from workshop.agenda import SMART_FIELDS
 from workshop.export import render
@@ -93,7 +94,7 @@ class ParticipantApp(LiveApp):
         # The status line changes with every idea posted, and Textual repaints a line by rendering
         # every widget whose container overlaps it: alone beside one container for the rest, it
         # renders three widgets per idea, not the whole head, the tabs and the footer (docs/performance.md).
-        yield Static(id="status")
+        yield TextLine(id="status")
         with Vertical(id="body"):
             yield Static(id="notice")
             yield Static(id="goal")
@@ -152,14 +153,16 @@ class ParticipantApp(LiveApp):
 
     def show_timer(self, state: State) -> None:
         """The status line, on one line: when narrow, the name and the count go, the stage says less, done goes."""
+        conn = self.conn
         at = f"{state.stage_index + 1}/{len(state.agenda)}"
         title = plain(state.stage.title, "bold")
         counted, people, _online = self.room_counts(state)
         done = Text(f"  · done {counted}/{people}", end="")
         if state.done.get(self.conn.you) == state.stage.key:
             done.append(" (you ✔)", style="green")
+        unsaved = status_text(conn.status, conn.unsaved, short=True) if conn.unsaved else None
         parts = [
-            Part(0, status_text(self.conn.status, self.conn.unsaved)),
+            Part(0, status_text(conn.status, conn.unsaved), short=unsaved),
             Part(5, Text("  ", end="") + plain(name_of(state, self.conn.you), "bold"), optional=True),
             Part(3, Text(f"  · Stage {at}: ", end="") + title, short=Text(f"  · {at} ", end="") + title),
         ]

@@ -19,7 +19,6 @@ from math import ceil
 from typing import Any, TypeVar, overload
 
 from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.events import Click
@@ -28,6 +27,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.strip import Strip
+
+from client.widgets.text_line import text_strip
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +252,7 @@ class LineList(ScrollView, can_focus=True):
         base = self.rich_style
         if not self.rows:
             if y == 0 and self.empty:
-                return self._strip(Text(self.empty, style="dim"), width, base)
+                return text_strip(Text(self.empty, style="dim"), width, base, self.app.console)
             return Strip.blank(width, base)
         if n >= len(self.rows):
             return Strip.blank(width, base)
@@ -261,15 +262,8 @@ class LineList(ScrollView, can_focus=True):
         strip = self._drawn.get(key)
         if strip is None:
             style = self.get_component_rich_style("line-list--cursor") if cursor else base
-            strip = self._drawn[key] = self._strip(row.draw(), width, style)
+            strip = self._drawn[key] = text_strip(row.draw(), width, style, self.app.console)
         return strip.crop(scroll_x, scroll_x + width)
-
-    def _strip(self, text: Text, width: int, style: Style) -> Strip:
-        line = text.copy()
-        line.no_wrap = True
-        line.truncate(max(width, 1), overflow="ellipsis", pad=True)
-        segments = [Segment(s.text, style + s.style if s.style else style) for s in line.render(self.app.console)]
-        return Strip([s for s in segments if s.text != "\n"], width)
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, max(len(self.rows), 1))

@@ -38,7 +38,7 @@ def one_line(parts: list[Part], width: int) -> Text:
 
     A status line that wrapped would push the whole screen down a line, and back up, as a count
     or a clock comes and goes. So, from the lowest rank up, an optional part is left out and
-    another takes its short form, until the line fits; only what is never left out may still wrap.
+    another takes its short form, until the line fits; what still does not fit is cut (a ``TextLine``).
     """
     kept = list(parts)
     for part in sorted(parts, key=lambda p: -p.rank):
@@ -92,13 +92,17 @@ STATUS_STYLE = {
 }
 
 
-def status_text(status: str, unsaved: int = 0) -> Text:
-    """The connection's state, and plainly whether anything sent is still waiting to be saved."""
+def status_text(status: str, unsaved: int = 0, short: bool = False) -> Text:
+    """The connection's state, and plainly whether anything sent is still waiting to be saved.
+
+    ``short`` says the second part in fewer words, for a status line that is narrow.
+    """
     mark = "●" if status == "online" else "○"
     text = Text(f"{mark} {status}", style=STATUS_STYLE.get(status, ""), end="")
     if unsaved:
         what = "1 change" if unsaved == 1 else f"{unsaved} changes"
-        text.append(f"  ⚠ {what} not saved yet, retrying (kept here)", style="bold yellow")
+        said = "unsaved, kept here" if short else "not saved yet, retrying (kept here)"
+        text.append(f"  ⚠ {what} {said}", style="bold yellow")
     return text
 
 

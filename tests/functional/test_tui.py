@@ -583,6 +583,18 @@ async def test_status_line_stays_one_line_at_80_columns(live) -> None:
         await shows("Ana", "Stage 4/10", "left", "done 1/1 (you ✔)", "1 idea")
 
 
+async def test_the_status_line_says_what_is_unsaved_and_the_stage_at_80_columns(live) -> None:
+    """Without this, the warning about changes waiting to be saved took the whole line at 80
+    columns: the stage went (cut off the one line), or the line wrapped and the screen jumped."""
+    async with participant_at(live, "stop_start_continue") as (_fac, app, pilot):
+        app.conn.unsaved = 2  # as the connection counts commands the server could not save yet
+        app.show_status()
+        await pilot.pause()
+        shown = app.screen.query_one("#status").render_line(0).text
+        assert "2 changes unsaved, kept here" in shown
+        assert "4/10 Stop / Start / Continue" in shown
+
+
 async def test_the_host_app_holds_one_connection(live) -> None:
     """Without this, the host's mount ran twice (its own and, called again, its base's): it held
     two connections, so every event reached it, and was decoded, twice."""
