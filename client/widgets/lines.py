@@ -18,7 +18,6 @@ from functools import lru_cache
 from math import ceil
 from typing import Any, TypeVar, overload
 
-from rich.segment import Segment
 from rich.text import Text
 from textual.binding import Binding
 from textual.events import Click
@@ -335,18 +334,25 @@ class LineList(ScrollView, can_focus=True):
             self.select(self.rows[n].id)
 
 
-def _looks(bar: ScrollBar, rows: int) -> list[Segment]:
-    """The cells ``bar`` would draw for a list of ``rows``, by Textual's own renderer.
+def _looks(bar: ScrollBar, rows: int) -> tuple[tuple[str, bool], ...]:
+    """What ``bar`` would show for ``rows``, by Textual's own renderer: each cell's glyph, and whether it is thumb.
 
     The thumb is drawn in eighths of a cell: at 1,000 rows, one more moves it by less than
     that, and a repaint of the bar (a cursor move and a cell for each of its lines) would put
-    the same cells on the terminal again.
+    the same cells on the terminal again. (Its colours are the bar's own, whatever the rows.)
     """
     window = bar.window_size if bar.window_size < rows else 0
     return _bar_cells(bar.renderer, bar.size.height, rows, ceil(window), bar.position)
 
 
 @lru_cache(maxsize=16)
-def _bar_cells(renderer: type[ScrollBarRender], height: int, rows: int, window: int, position: float) -> list[Segment]:
-    """Kept for the lengths last asked: each event asks again for the length before it."""
-    return list(renderer.render_bar(size=height, virtual_size=rows, window_size=window, position=position).segments)
+def _bar_cells(
+    renderer: type[ScrollBarRender], height: int, rows: int, window: int, position: float
+) -> tuple[tuple[str, bool], ...]:
+    """Kept for the lengths last asked: each event asks again for the length before it.
+
+    Compared as glyphs and flags, not as segments: a segment compares its style, and a style
+    its hash, for each of the bar's cells.
+    """
+    segments = renderer.render_bar(size=height, virtual_size=rows, window_size=window, position=position).segments
+    return tuple((s.text, bool(s.style and s.style.reverse)) for s in segments)
