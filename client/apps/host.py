@@ -102,6 +102,8 @@ class HostApp(LiveApp):
     ) -> None:
         super().__init__(conn, remember)
         self.join_line = join_line
+        found = re.search(r"/([^/\s]+)(?:\s|$)", join_line)
+        self.code = found.group(1) if found else ""  # the one to read out; the session keeps it wherever it moves
         # The server the join line names, while it is the one this app talks to (`--server`):
         # if the session moves to another server, the line follows it.
         self._join_at = conn.creds.url if join_line.startswith(f"workshop join {conn.creds.url}/") else ""
@@ -169,11 +171,9 @@ class HostApp(LiveApp):
             self.put("#join-line", plain(f"Join: {self.join_line}"))
         line = Text(end="")
         line.append_text(status_text(self.conn.status, self.conn.unsaved))
-        found = re.search(r"/([^/\s]+)(?:\s|$)", self.join_line)
-        code = found.group(1) if found else ""
-        if code:
+        if self.code:
             line.append("  Code ")
-            line.append(code, style="bold reverse")
+            line.append(self.code, style="bold reverse")
         state = self.conn.state
         if state is not None:
             _done, people, online = self.room_counts(state)
@@ -454,7 +454,7 @@ class HostApp(LiveApp):
         return state, pid
 
     def _take_over_line(self, name: str) -> str:
-        code = self.join_line.rsplit("/", 1)[-1] if self.join_line else "CODE"
+        code = self.code or "CODE"
         server = self.join_line.split()[2].rsplit("/", 1)[0] if self.join_line.count(" ") >= 2 else ""
         command = f"workshop host --resume {code}" + (f" --server {server}" if server else "")
         return (
