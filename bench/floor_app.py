@@ -11,7 +11,7 @@ height: ``tabbed`` shows what that costs on a screen like the apps'. (With ``Sta
 default, which lays the whole screen out again, the same change costs about five times as much.)
 
 Each waits for the key ``g``, then makes ``--updates`` changes at ``--rate`` a second, then shows
-``FLOOR DONE``.
+``FLOOR DONE``; another ``g`` makes them again.
 
     python -m bench.floor_app static --updates 40 --rate 5
 """
@@ -22,6 +22,7 @@ import argparse
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.timer import Timer
 from textual.widgets import Footer, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
@@ -34,6 +35,7 @@ class Floor(App[None]):
         super().__init__()
         self.kind, self.updates, self.rate, self.items = kind, updates, rate, items
         self.done = 0
+        self.timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("waiting for g", id="line")
@@ -50,8 +52,9 @@ class Floor(App[None]):
             yield Footer()
 
     def action_go(self) -> None:
-        if not self.done:
-            self.set_interval(1 / self.rate, self.change)
+        if self.timer is None:  # not while a round is on
+            self.done = 0
+            self.timer = self.set_interval(1 / self.rate, self.change)
 
     def change(self) -> None:
         if self.done >= self.updates:
@@ -63,7 +66,9 @@ class Floor(App[None]):
             self.query_one("#line", Static).update(f"event {self.done} of {self.updates}", layout=False)
         else:
             self.query_one(OptionList).add_option(Option(f"Idea number {self.items + self.done}"))
-        if self.done == self.updates:
+        if self.done == self.updates and self.timer is not None:
+            self.timer.stop()
+            self.timer = None
             self.query_one("#line", Static).update("FLOOR DONE")
 
 

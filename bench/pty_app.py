@@ -85,6 +85,7 @@ class PtyApp:
         """Start looking for ``text`` in what the program writes from now on."""
         with self._lock:
             self._watch[text.encode()] = 0.0
+            self._tail = b""  # not in what it wrote before: a text shown again must be found again
 
     def seen(self, text: str) -> float:
         """When ``text`` appeared after ``watch`` (a perf_counter time), or 0.0 if not yet."""

@@ -10,7 +10,9 @@ filled with that many ideas first; then, with both apps settled:
   decides how much of the screen changes, so it is the same at every board size: with ``--land
   top`` (the default) each lands at the top of the board and every line of the list below it
   moves (the most an idea can change); with ``--land anywhere`` at a random place in the board,
-  as in a room, where on a long board most land off the screen;
+  as in a room, where on a long board most land off the screen. This is done three times (once
+  with ``--quick``; ``--rounds``), each round beside its own floor (below), and the median of
+  the rounds is the figure: a single round moves by a fifth from run to run on this machine;
 - **busy room**: 25 ideas a second for 8 s, each app's CPU as a share of one core;
 - **typing**: while the room posts 25 a second, 100 keys typed into the participant's idea
   box; latency from the write to the moment the character is in the app's output.
@@ -22,7 +24,7 @@ own widgets laid out like the apps' (head lines, tabs, a long list, a footer). T
 floor is also measured beside the apps at each board: a third process on its own terminal,
 changing its line at 5 a second while the apps take their 5 events a second, so that it shares
 their machine second for second (on a shared 2-core machine the floor alone drifts by half over
-an hour). Each app's ratio is to that floor, measured beside it. The last line is
+an hour). Each app's ratio is to that floor, measured beside it in the same round. The last line is
 ``tui participant_ms_per_event@1000=<x> host_ms_per_event@1000=<y> floor_ms=<f> keypress_p99_ms=<z>``.
 
     python -m bench.tui                          # boards of 40, 200, 1000 and 5000 ideas
@@ -37,6 +39,7 @@ import asyncio
 import contextlib
 import json
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -61,7 +64,8 @@ KEYS = [chr(0x4E00 + n) for n in range(100)]  # distinct, assigned characters: e
 @dataclass
 class Row:
     board: int
-    ms_per_event: dict[str, float] = field(default_factory=dict)
+    ms_per_event: dict[str, float] = field(default_factory=dict)  # each app's median over the rounds
+    ratios: dict[str, list[float]] = field(default_factory=dict)  # each round's ms per event over the floor beside
     busy_share: dict[str, float] = field(default_factory=dict)
     keypress_ms: list[float] = field(default_factory=list)
 
@@ -247,7 +251,9 @@ def floor(kind: str, updates: int) -> float:
         app.close()
 
 
-async def measure(board: int, quick: bool, profile: str = "", land: str = "top", people: int = 0) -> Row:
+async def measure(
+    board: int, quick: bool, profile: str = "", land: str = "top", people: int = 0, rounds: int = 1
+) -> Row:
     with tempfile.TemporaryDirectory() as tmp:
         room = Room(Path(tmp), land, people)
         await room.open()
@@ -258,10 +264,14 @@ async def measure(board: int, quick: bool, profile: str = "", land: str = "top",
             count = 20 if quick else 40
             apps["floor"] = PtyApp([*PY, "bench.floor_app", "static", "--updates", str(count), "--rate", "5"])
             await settle(apps)
-            idle = await idle_rate(apps)
             row = Row(board)
             out = f"tui-{profile}-{board}.txt"
-            row.ms_per_event = await per_event(room, apps, idle, count, profile, out)
+            measured = []
+            for n in range(rounds):  # the floor beside makes its changes again with each round
+                idle = await idle_rate(apps)
+                measured.append(await per_event(room, apps, idle, count, profile if n == 0 else "", out))
+            row.ms_per_event = {name: statistics.median(m[name] for m in measured) for name in apps}
+            row.ratios = {name: [m[name] / m["floor"] for m in measured] for name in ("participant", "host")}
             if profile:
                 print(f"  profile of the {profile} app at {board} ideas: {out} (python -m bench.profile_summary {out})")
             row.busy_share, row.keypress_ms = await busy(room, apps, 3.0 if quick else 8.0)
@@ -293,7 +303,13 @@ def main() -> None:
         "--people", type=int, default=0, metavar="N",
         help="N more participants in the room, online and idle (default: none besides the 8 posters)",
     )  # fmt: skip
+    parser.add_argument(
+        "--rounds", type=int, metavar="N",
+        help="measure the events per board N times, each beside its own floor, and take the median "
+        "(default 3, with --quick 1): one round moves by a fifth between runs on a shared machine",
+    )  # fmt: skip
     args = parser.parse_args()
+    rounds = args.rounds or (1 if args.quick else 3)
     boards = [int(b) for b in args.boards.split(",")]
     updates = 20 if args.quick else 40
     floor_ms = floor("static", updates)
@@ -308,17 +324,21 @@ def main() -> None:
         print(f"a room of {args.people + 8} participants ({args.people} of them online and idle)")
     rows = []
     for board in boards:
-        row = asyncio.run(measure(board, args.quick, args.profile or "", args.land, args.people))
+        row = asyncio.run(measure(board, args.quick, args.profile or "", args.land, args.people, rounds))
         rows.append(row)
         beside = row.ms_per_event["floor"]
         parts = [f"floor beside {beside:.1f} ms"]
         for name in ("participant", "host"):
-            ms = row.ms_per_event[name]
+            ms, ratios = row.ms_per_event[name], row.ratios[name]
+            spread = f"; rounds {min(ratios):.1f}-{max(ratios):.1f}x" if len(ratios) > 1 else ""
             parts.append(
-                f"{name} {ms:6.1f} ms/event ({ms / beside:4.1f}x floor), {100 * row.busy_share[name]:3.0f}% at 25/s"
+                f"{name} {ms:6.1f} ms/event ({statistics.median(ratios):4.1f}x floor{spread}), "
+                f"{100 * row.busy_share[name]:3.0f}% at 25/s"
             )
         print(f"board {board:>5}: " + "; ".join(parts) + f"; keypress p99 {p99(row.keypress_ms):.0f} ms", flush=True)
     at = next((r for r in rows if r.board == 1000), rows[-1])
+    ratios = " ".join(f"{name}_x_floor@{at.board}={statistics.median(at.ratios[name]):.2f}" for name in at.ratios)
+    print(f"{ratios} (median of {rounds} round{'s' if rounds != 1 else ''})")
     print(
         f"tui participant_ms_per_event@{at.board}={at.ms_per_event['participant']:.1f} "
         f"host_ms_per_event@{at.board}={at.ms_per_event['host']:.1f} floor_ms={at.ms_per_event['floor']:.1f} "
