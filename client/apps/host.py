@@ -22,7 +22,7 @@ from client.dialogs.help import HelpScreen
 from client.dialogs.numbers import ActualDialog, CheckinDialog, KpiDialog, StatusDialog
 from client.widgets.lines import LineList, Row, Rows
 from client.widgets.people import PeopleList
-from client.widgets.plain import bar, clip, countdown, name_of, plain, stage_prompt, status_text
+from client.widgets.plain import Part, bar, clip, countdown, name_of, one_line, plain, stage_prompt, status_text
 from client.widgets.progress import progress
 from client.widgets.text_line import TextLine
 from workshop import commands as c
@@ -169,16 +169,15 @@ class HostApp(LiveApp):
             old, self._join_at = self._join_at, self.conn.creds.url
             self.join_line = self.join_line.replace(f"workshop join {old}/", f"workshop join {self._join_at}/", 1)
             self.put("#join-line", plain(f"Join: {self.join_line}"))
-        line = Text(end="")
-        line.append_text(status_text(self.conn.status, self.conn.unsaved))
+        conn = self.conn
+        unsaved = status_text(conn.status, conn.unsaved, short=True) if conn.unsaved else None
+        parts = [Part(1, status_text(conn.status, conn.unsaved), short=unsaved)]
         if self.code:
-            line.append("  Code ")
-            line.append(self.code, style="bold reverse")
-        state = self.conn.state
-        if state is not None:
-            _done, people, online = self.room_counts(state)
-            line.append(f"  · {online} in ({people} joined)")
-        self.put("#join", line)
+            parts.append(Part(0, Text("  Code ", end="") + Text(self.code, style="bold reverse", end="")))
+        if conn.state is not None:
+            _done, people, online = self.room_counts(conn.state)
+            parts.append(Part(2, Text(f"  · {online} in ({people} joined)", end=""), optional=True))
+        self.put("#join", one_line(parts, self.size.width - 2))  # the line's padding: a cell each side
 
     def show(self, state: State) -> None:
         """Redraw what this change touched: each view only when the parts of the state it shows changed."""
@@ -231,6 +230,7 @@ class HostApp(LiveApp):
 
     def on_resize(self) -> None:
         self._fit_timeline()
+        self.show_status()  # fitted to the width: the code always, then the status, then who is in
 
     def _fit_timeline(self) -> None:
         """The title takes what the fixed columns leave, so owner and cadence stay readable at 80."""

@@ -158,15 +158,15 @@ class ParticipantApp(LiveApp):
         title = plain(state.stage.title, "bold")
         counted, people, _online = self.room_counts(state)
         done = Text(f"  · done {counted}/{people}", end="")
-        if state.done.get(self.conn.you) == state.stage.key:
+        if state.done.get(conn.you) == state.stage.key:
             done.append(" (you ✔)", style="green")
         unsaved = status_text(conn.status, conn.unsaved, short=True) if conn.unsaved else None
         parts = [
             Part(0, status_text(conn.status, conn.unsaved), short=unsaved),
-            Part(5, Text("  ", end="") + plain(name_of(state, self.conn.you), "bold"), optional=True),
+            Part(5, Text("  ", end="") + plain(name_of(state, conn.you), "bold"), optional=True),
             Part(3, Text(f"  · Stage {at}: ", end="") + title, short=Text(f"  · {at} ", end="") + title),
         ]
-        if left := countdown(state, self.conn.now()):
+        if left := countdown(state, conn.now()):
             parts.append(Part(1, Text(f"  ⏱ {left}", style="bold yellow", end="")))
         parts.append(Part(2, done, optional=True))  # kept longer than the word "Stage": it answers F5
         if on_board := live_count(state):  # the board's own list, memoised per change of the ideas

@@ -595,6 +595,21 @@ async def test_the_status_line_says_what_is_unsaved_and_the_stage_at_80_columns(
         assert "4/10 Stop / Start / Continue" in shown
 
 
+async def test_the_hosts_first_line_keeps_the_code_beside_an_unsaved_warning_at_60_columns(live) -> None:
+    """Without this, the warning about changes waiting to be saved pushed the code to read out
+    off the end of the host's first line at 60 columns."""
+    host, code = await open_session(live.url)
+    async with host.run_test(size=(60, 20)) as pilot:
+        await online((pilot, host))
+        host.conn.unsaved = 2  # as the connection counts commands the server could not save yet
+        host.show_status()
+        await pilot.pause()
+        shown = host.screen.query_one("#join").render_line(0).text
+        assert f"Code {code}" in shown
+        assert "2 changes unsaved, kept here" in shown
+        await close(host)
+
+
 async def test_the_host_app_holds_one_connection(live) -> None:
     """Without this, the host's mount ran twice (its own and, called again, its base's): it held
     two connections, so every event reached it, and was decoded, twice."""
