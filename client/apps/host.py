@@ -229,8 +229,9 @@ class HostApp(LiveApp):
         self.put("#stage", line)
 
     def on_resize(self) -> None:
-        self._fit_timeline()
-        self.show_status()  # fitted to the width: the code always, then the status, then who is in
+        # After Textual's own handler, which runs after this one and only then takes the new size.
+        self.call_next(self._fit_timeline)
+        self.call_next(self.show_status)  # fitted to the width: the code always, then the status, then who is in
 
     def _fit_timeline(self) -> None:
         """The title takes what the fixed columns leave, so owner and cadence stay readable at 80."""

@@ -174,7 +174,8 @@ class ParticipantApp(LiveApp):
         self.put("#status", one_line(parts, self.size.width - 2))  # the line's padding: a cell each side
 
     def on_resize(self) -> None:
-        self.show_status()
+        # After Textual's own handler, which runs after this one and only then takes the new size.
+        self.call_next(self.show_status)
 
     def show(self, state: State) -> None:
         """Redraw what this change touched: each view only when the parts of the state it shows changed.

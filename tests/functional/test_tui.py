@@ -610,6 +610,27 @@ async def test_the_hosts_first_line_keeps_the_code_beside_an_unsaved_warning_at_
         await close(host)
 
 
+async def test_the_first_lines_are_fitted_again_when_the_terminal_narrows(live) -> None:
+    """Without this, a narrower terminal cut the status lines with an ellipsis until the next
+    event: the apps fitted them before Textual took the new size (no clock ran to redraw them)."""
+    async with participant_at(live, "new_ways") as (fac, app, pilot):
+        await fac.do(c.PostIdea, category="idea", text="Partner webinars")
+        await settle(pilot, lambda: "· 1 idea" in text_of(app, "#status"))
+        await pilot.resize_terminal(50, 24)
+        await settle(pilot, lambda: "idea" not in text_of(app, "#status"))  # the count gave way
+        assert "…" not in app.screen.query_one("#status").render_line(0).text
+    host, code = await open_session(live.url)
+    async with host.run_test(size=(80, 24)) as pilot:
+        await online((pilot, host))
+        host.conn.unsaved = 2
+        host.show_status()
+        await settle(pilot, lambda: "retrying" in text_of(host, "#join"))
+        await pilot.resize_terminal(60, 20)
+        await settle(pilot, lambda: "unsaved, kept here" in text_of(host, "#join"))
+        assert f"Code {code}" in host.screen.query_one("#join").render_line(0).text
+        await close(host)
+
+
 async def test_the_host_app_holds_one_connection(live) -> None:
     """Without this, the host's mount ran twice (its own and, called again, its base's): it held
     two connections, so every event reached it, and was decoded, twice."""
