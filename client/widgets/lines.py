@@ -3,8 +3,8 @@
 Textual's ``OptionList`` and a ``Static`` holding the whole board rebuild and measure every row
 on each change: at 1,000 ideas that was 80 % of an app's time per event (docs/performance.md).
 Here each row is one line, given as a key and a way to draw it; only the rows on screen are
-drawn, each drawn once per (key, width) and then kept; a row whose key did not change is never
-drawn again. Rows may come as ``Rows``: runs of items whose rows are made only when looked at,
+drawn, each drawn once per (key, width, style) and then kept; a row whose key did not change is
+not drawn again until the list's look does (the focus leaves it, the theme changes). Rows may come as ``Rows``: runs of items whose rows are made only when looked at,
 so replacing a board of 1,000 ideas costs a few runs, not 1,000 rows.
 """
 
@@ -18,6 +18,7 @@ from functools import lru_cache
 from math import ceil
 from typing import Any, TypeVar, overload
 
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.events import Click
@@ -145,7 +146,7 @@ class LineList(ScrollView, can_focus=True):
         self.empty = empty
         self.rows: Sequence[Row] = []
         self._places: dict[str, int] | None = {}
-        self._drawn: dict[tuple[object, int, bool], Strip] = {}
+        self._drawn: dict[tuple[object, int, Style], Strip] = {}
         self.cursor: int | None = None
 
     # -- content ---------------------------------------------------------------------------
@@ -248,7 +249,7 @@ class LineList(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         n = y + scroll_y
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base = self.visual_style.rich_style  # as ``rich_style``, kept by Textual until the styles change
         if not self.rows:
             if y == 0 and self.empty:
                 return text_strip(Text(self.empty, style="dim"), width, base, self.app.console)
@@ -257,10 +258,12 @@ class LineList(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         row = self.rows[n]
         cursor = self.selectable and n == self.cursor
-        key = (row.key, width, cursor)
+        style = self.get_component_rich_style("line-list--cursor") if cursor else base
+        # Kept by the style too: the cursor's line looks otherwise once the list loses the focus,
+        # and every line once the theme changes.
+        key = (row.key, width, style)
         strip = self._drawn.get(key)
         if strip is None:
-            style = self.get_component_rich_style("line-list--cursor") if cursor else base
             strip = self._drawn[key] = text_strip(row.draw(), width, style, self.app.console)
         return strip.crop(scroll_x, scroll_x + width)
 

@@ -47,7 +47,7 @@ class TextLine(Widget):
         self.refresh()
 
     def render_line(self, y: int) -> Strip:
-        width, style = self.content_size.width, self.rich_style
+        width, style = self.content_size.width, self.visual_style.rich_style  # kept until the styles change
         if y:
             return Strip.blank(width, style)
         if self._drawn is None or self._drawn[0] != (width, style):

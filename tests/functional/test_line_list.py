@@ -171,3 +171,30 @@ async def test_the_cursor_stays_on_its_idea_wherever_the_idea_goes() -> None:
         board.set_rows(named(texts))
         await pilot.pause()
         assert board.selected_id is None
+
+
+async def test_the_cursor_and_the_rows_follow_the_lists_look() -> None:
+    """Without this, lines were kept by row and width only: the cursor's line stayed in the focused
+    colour after the focus left the list, and every line kept the old theme's background."""
+    app = Board()
+    async with app.run_test(size=(40, 20)) as pilot:
+        board = app.query_one(LineList)
+        board.set_rows(rows(5))
+        board.focus()
+        await pilot.press("down")  # the cursor on the first idea
+        await pilot.pause()
+
+        def background(y: int) -> object:
+            return next(iter(board.render_line(y))).style.bgcolor
+
+        focused = board.get_component_rich_style("line-list--cursor").bgcolor
+        assert background(0) == focused
+        board.blur()
+        await pilot.pause()
+        blurred = board.get_component_rich_style("line-list--cursor").bgcolor
+        assert blurred != focused and background(0) == blurred
+
+        dark = background(1)
+        app.theme = "textual-light"
+        await pilot.pause()
+        assert background(1) == board.visual_style.rich_style.bgcolor != dark
