@@ -4,8 +4,9 @@ Textual's ``OptionList`` and a ``Static`` holding the whole board rebuild and me
 on each change: at 1,000 ideas that was 80 % of an app's time per event (docs/performance.md).
 Here each row is one line, given as a key and a way to draw it; only the rows on screen are
 drawn, each drawn once per (key, width, style) and then kept; a row whose key did not change is
-not drawn again until the list's look does (the focus leaves it, the theme changes). Rows may come as ``Rows``: runs of items whose rows are made only when looked at,
-so replacing a board of 1,000 ideas costs a few runs, not 1,000 rows.
+not drawn again until the list's look does (the focus leaves it, the theme changes). Rows may
+come as ``Rows``: runs of items whose rows are made only when looked at, so replacing a board
+of 1,000 ideas costs a few runs, not 1,000 rows.
 """
 
 from __future__ import annotations
