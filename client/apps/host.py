@@ -22,7 +22,7 @@ from client.dialogs.help import HelpScreen
 from client.dialogs.numbers import ActualDialog, CheckinDialog, KpiDialog, StatusDialog
 from client.widgets.lines import LineList, Row, Rows
 from client.widgets.people import PeopleList
-from client.widgets.plain import Part, bar, clip, countdown, name_of, one_line, plain, stage_prompt, status_text
+from client.widgets.plain import Part, bar, clip, countdown, name_of, one_line, plain, stage_prompt, status_part
 from client.widgets.progress import progress
 from client.widgets.text_line import TextLine
 from workshop import commands as c
@@ -170,8 +170,7 @@ class HostApp(LiveApp):
             self.join_line = self.join_line.replace(f"workshop join {old}/", f"workshop join {self._join_at}/", 1)
             self.put("#join-line", plain(f"Join: {self.join_line}"))
         conn = self.conn
-        unsaved = status_text(conn.status, conn.unsaved, short=True) if conn.unsaved else None
-        parts = [Part(1, status_text(conn.status, conn.unsaved), short=unsaved)]
+        parts = [status_part(1, conn.status, conn.unsaved)]
         if self.code:
             parts.append(Part(0, Text("  Code ", end="") + Text(self.code, style="bold reverse", end="")))
         if conn.state is not None:
@@ -228,10 +227,9 @@ class HostApp(LiveApp):
         line.append(f"  · done {done}/{people}")
         self.put("#stage", line)
 
-    def on_resize(self) -> None:
-        # After Textual's own handler, which runs after this one and only then takes the new size.
-        self.call_next(self._fit_timeline)
-        self.call_next(self.show_status)  # fitted to the width: the code always, then the status, then who is in
+    def fit_to_width(self) -> None:
+        self._fit_timeline()
+        self.show_status()  # the code always, then the status, then who is in
 
     def _fit_timeline(self) -> None:
         """The title takes what the fixed columns leave, so owner and cadence stay readable at 80."""

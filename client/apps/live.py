@@ -188,6 +188,14 @@ class LiveApp(App[int]):
         gc.collect()
         gc.freeze()
 
+    def on_resize(self) -> None:
+        # Textual calls this before its own handler, which only then takes the new size.
+        self.call_next(self.fit_to_width)
+
+    def fit_to_width(self) -> None:
+        """Fit again what is laid out for the terminal's width (the status lines), once it is the new one."""
+        self.show_status()
+
     def _tick(self) -> None:
         if self.conn.state is not None and self.conn.state.timer_ends_at is not None:
             self.show_timer(self.conn.state)

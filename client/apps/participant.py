@@ -22,7 +22,7 @@ from client.dialogs.numbers import ActualDialog, StatusDialog
 from client.widgets.ideabox import IdeaBox
 from client.widgets.ideas import IdeaList, detail
 from client.widgets.in_turn import ActionButton, Field
-from client.widgets.plain import Part, clip, countdown, name_of, one_line, plain, stage_prompt, status_text
+from client.widgets.plain import Part, clip, countdown, name_of, one_line, plain, stage_prompt, status_part, status_text
 from client.widgets.progress import progress
 from client.widgets.text_line import TextLine
 from workshop import commands as c
@@ -160,9 +160,8 @@ class ParticipantApp(LiveApp):
         done = Text(f"  · done {counted}/{people}", end="")
         if state.done.get(conn.you) == state.stage.key:
             done.append(" (you ✔)", style="green")
-        unsaved = status_text(conn.status, conn.unsaved, short=True) if conn.unsaved else None
         parts = [
-            Part(0, status_text(conn.status, conn.unsaved), short=unsaved),
+            status_part(0, conn.status, conn.unsaved),
             Part(5, Text("  ", end="") + plain(name_of(state, conn.you), "bold"), optional=True),
             Part(3, Text(f"  · Stage {at}: ", end="") + title, short=Text(f"  · {at} ", end="") + title),
         ]
@@ -172,10 +171,6 @@ class ParticipantApp(LiveApp):
         if on_board := live_count(state):  # the board's own list, memoised per change of the ideas
             parts.append(Part(4, Text(f"  · {on_board:,} idea{'s' if on_board != 1 else ''}", end=""), optional=True))
         self.put("#status", one_line(parts, self.size.width - 2))  # the line's padding: a cell each side
-
-    def on_resize(self) -> None:
-        # After Textual's own handler, which runs after this one and only then takes the new size.
-        self.call_next(self.show_status)
 
     def show(self, state: State) -> None:
         """Redraw what this change touched: each view only when the parts of the state it shows changed.

@@ -106,6 +106,12 @@ def status_text(status: str, unsaved: int = 0, short: bool = False) -> Text:
     return text
 
 
+def status_part(rank: int, status: str, unsaved: int) -> Part:
+    """The connection's part of a first line, with a shorter way to say the unsaved warning if there is one."""
+    short = status_text(status, unsaved, short=True) if unsaved else None
+    return Part(rank, status_text(status, unsaved), short=short)
+
+
 def bar(n: int, most: int, width: int = 12) -> str:
     """A results bar proportional to ``n`` of ``most``."""
     if most <= 0 or n <= 0:
