@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from bench.pty_app import PtyApp
-from bench.tui import PY, Room, idle_rate, per_event, settle
+from bench.tui import Room, idle_rate, launch_apps, per_event, settle
 
 HERE = Path(__file__).resolve().parent.parent
 
@@ -38,9 +38,8 @@ def launch(room: Room, trees: dict[str, Path]) -> dict[str, PtyApp]:
         shutil.copytree(seats, data, dirs_exist_ok=True)
         env = {"XDG_DATA_HOME": str(data), "PYTHONPATH": str(tree)}
         # Names of one length: the status lines are then the same width on both sides.
-        name = f"Bench{side[0].upper()}"
-        apps[f"participant-{side}"] = PtyApp([*PY, "cli", "join", f"{room.url}/{room.code}", "--name", name], env=env)
-        apps[f"host-{side}"] = PtyApp([*PY, "cli", "host", "--server", room.url, "--resume", room.code], env=env)
+        pair = launch_apps(room, name=f"Bench{side[0].upper()}", env=env)
+        apps.update({f"{app}-{side}": process for app, process in pair.items()})
     return apps
 
 

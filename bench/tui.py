@@ -155,10 +155,14 @@ async def drain(ws: ClientConnection) -> None:
             pass
 
 
-def launch_apps(room: Room) -> dict[str, PtyApp]:
-    env = {"XDG_DATA_HOME": str(room.seat_dir())}
+def launch_apps(room: Room, name: str = "Bench", env: dict[str, str] | None = None) -> dict[str, PtyApp]:
+    """A participant and the host (resuming the room's seat), each on its own terminal.
+
+    ``env`` is theirs (default: the room's seats as their data directory).
+    """
+    env = env or {"XDG_DATA_HOME": str(room.seat_dir())}
     apps = {
-        "participant": PtyApp([*PY, "cli", "join", f"{room.url}/{room.code}", "--name", "Bench"], env=env),
+        "participant": PtyApp([*PY, "cli", "join", f"{room.url}/{room.code}", "--name", name], env=env),
         "host": PtyApp([*PY, "cli", "host", "--server", room.url, "--resume", room.code], env=env),
     }
     return apps
