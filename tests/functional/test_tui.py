@@ -87,6 +87,11 @@ def text_of(app: LiveApp, selector: str) -> str:
     return str(widget.content)
 
 
+def first_line_shown(app: LiveApp, selector: str) -> str:
+    """What the terminal gets on the first line of the widget at ``selector``: cut to its width, unlike ``text_of``."""
+    return app.screen.query_one(selector).render_line(0).text
+
+
 async def type_into(pilot: Pilot, selector: str, text: str) -> None:
     pilot.app.screen.query_one(selector, Input).focus()
     await pilot.pause()
@@ -590,7 +595,7 @@ async def test_the_status_line_says_what_is_unsaved_and_the_stage_at_80_columns(
         app.conn.unsaved = 2  # as the connection counts commands the server could not save yet
         app.show_status()
         await pilot.pause()
-        shown = app.screen.query_one("#status").render_line(0).text
+        shown = first_line_shown(app, "#status")
         assert "2 changes unsaved, kept here" in shown
         assert "4/10 Stop / Start / Continue" in shown
 
@@ -604,7 +609,7 @@ async def test_the_hosts_first_line_keeps_the_code_beside_an_unsaved_warning_at_
         host.conn.unsaved = 2  # as the connection counts commands the server could not save yet
         host.show_status()
         await pilot.pause()
-        shown = host.screen.query_one("#join").render_line(0).text
+        shown = first_line_shown(host, "#join")
         assert f"Code {code}" in shown
         assert "2 changes unsaved, kept here" in shown
         await close(host)
@@ -618,7 +623,7 @@ async def test_the_first_lines_are_fitted_again_when_the_terminal_narrows(live) 
         await settle(pilot, lambda: "· 1 idea" in text_of(app, "#status"))
         await pilot.resize_terminal(50, 24)
         await settle(pilot, lambda: "idea" not in text_of(app, "#status"))  # the count gave way
-        assert "…" not in app.screen.query_one("#status").render_line(0).text
+        assert "…" not in first_line_shown(app, "#status")
     host, code = await open_session(live.url)
     async with host.run_test(size=(80, 24)) as pilot:
         await online((pilot, host))
@@ -627,7 +632,7 @@ async def test_the_first_lines_are_fitted_again_when_the_terminal_narrows(live) 
         await settle(pilot, lambda: "retrying" in text_of(host, "#join"))
         await pilot.resize_terminal(60, 20)
         await settle(pilot, lambda: "unsaved, kept here" in text_of(host, "#join"))
-        assert f"Code {code}" in host.screen.query_one("#join").render_line(0).text
+        assert f"Code {code}" in first_line_shown(host, "#join")
         await close(host)
 
 
