@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.widgets import ContentSwitcher, DataTable, Footer, Static, Tab, Tabs
 
 from client.apps.live import LiveApp
 from client.connection import Connection, Credentials
@@ -57,6 +57,14 @@ KEYS = [
 
 
 TAB_FOR_KIND = {"smart": "smart", "timeline": "timeline", "numbers": "progress", "milestones": "timeline"}
+TABS = {
+    "board": "1 Board", "people": "2 People", "smart": "3 SMART", "timeline": "4 Timeline", "progress": "5 Progress",
+}  # fmt: skip
+# Each tab's content, as the switcher knows it, and the widget the keyboard goes to in it.
+TAB_PANE = {
+    "board": "board-view", "people": "people-pane", "smart": "smart-scroll", "timeline": "timeline-pane",
+    "progress": "progress-scroll",
+}  # fmt: skip
 TAB_FOCUS = {
     "board": "#board-view", "people": "#people-list", "smart": "#smart-scroll", "timeline": "#milestones",
     "progress": "#progress-scroll",
@@ -117,9 +125,11 @@ class HostApp(LiveApp):
         self._board_rows: dict[object, Row] = {}
 
     def compose(self) -> ComposeResult:
-        # The lines above the tabs are one container: Textual repaints a changed line by
-        # rendering every widget whose container overlaps it, so a board line changed per idea
-        # now renders the head once, not each of its lines (see docs/performance.md).
+        # Textual repaints a changed line by rendering every widget whose container overlaps it,
+        # each full height (docs/performance.md). The board's heading changes with every idea,
+        # so the way down to it is kept short: the lines above the board (the tabs among them)
+        # are one container, and each tab's content sits straight in the switcher, with no
+        # TabbedContent or TabPane around it: 6 widgets rendered per idea rather than 9.
         with Vertical(id="head"):
             yield TextLine(id="join")
             yield Static(plain(f"Join: {self.join_line}" if self.join_line else ""), id="join-line")
@@ -128,21 +138,21 @@ class HostApp(LiveApp):
             yield TextLine(id="stage")
             yield Static(id="goal")
             yield Static(id="prompt")
-        with TabbedContent(initial="board"):
-            with TabPane("1 Board", id="board"):
-                yield LineList(selectable=False, empty="No ideas yet.", id="board-view")
-            with TabPane("2 People", id="people"):
+            yield Tabs(*(Tab(label, id=tab) for tab, label in TABS.items()), active="board")
+        with ContentSwitcher(initial=TAB_PANE["board"], id="panes"):
+            yield LineList(selectable=False, empty="No ideas yet.", id="board-view")
+            with Vertical(id="people-pane"):
                 yield PeopleList(id="people-list")
                 yield Static(
                     "c co-facilitator · h hand over · u make participant · k remove (their ideas stay)",
                     classes="hint",
                 )
-            with TabPane("3 SMART", id="smart"), VerticalScroll(id="smart-scroll"):
+            with VerticalScroll(id="smart-scroll"):
                 yield Static(id="smart-view")
-            with TabPane("4 Timeline", id="timeline"):
+            with Vertical(id="timeline-pane"):
                 yield DataTable(id="milestones", cursor_type="row", zebra_stripes=True)
                 yield Static(id="responses")
-            with TabPane("5 Progress", id="progress"), VerticalScroll(id="progress-scroll"):
+            with VerticalScroll(id="progress-scroll"):
                 yield Static(id="progress-view")
         yield Footer()
 
@@ -266,10 +276,18 @@ class HostApp(LiveApp):
 
     def action_tab(self, tab: str) -> None:
         """Show ``tab`` with the keyboard in it: the arrows and PageDown scroll it at once."""
-        self.query_one(TabbedContent).active = tab
+        self.query_one(Tabs).active = tab
+        self.query_one(ContentSwitcher).current = TAB_PANE[tab]
         # At once, not deferred as Widget.focus() is: a deferred focus from an earlier quick
         # press would pull the tab it belongs to back to the front.
         self.screen.set_focus(self.query_one(TAB_FOCUS[tab]))
+
+    def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
+        """A tab chosen on the tab row itself (a click, or the arrows while it has the keyboard)."""
+        if not event.tabs.is_attached:  # left over from a screen being taken down as the app quits
+            return
+        # The row's tab now, not the message's: quick presses of 1-5 queue one message each.
+        event.tabs.screen.query_one(ContentSwitcher).current = TAB_PANE.get(event.tabs.active)
 
     def action_stage(self, step: int) -> None:
         if (state := self._state()) is None:

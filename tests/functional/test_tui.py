@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from textual import events
 from textual.pilot import Pilot
-from textual.widgets import Button, Input, Select, Switch, TabbedContent
+from textual.widgets import Button, ContentSwitcher, Input, Select, Switch, Tabs
 
-from client.apps.host import HostApp, host_app
+from client.apps.host import TAB_PANE, HostApp, host_app
 from client.apps.live import LiveApp
 from client.apps.participant import ParticipantApp, participant_app
 from client.connection import Connection, Credentials, create_session
@@ -90,6 +90,12 @@ def text_of(app: LiveApp, selector: str) -> str:
 def first_line_shown(app: LiveApp, selector: str) -> str:
     """What the terminal gets on the first line of the widget at ``selector``: cut to its width, unlike ``text_of``."""
     return app.screen.query_one(selector).render_line(0).text
+
+
+def tab_shown(host: HostApp) -> str:
+    """The host's tab on screen: lit on the tab row with its content under it ("" while the two differ)."""
+    active = host.screen.query_one(Tabs).active
+    return active if host.screen.query_one(ContentSwitcher).current == TAB_PANE.get(active) else ""
 
 
 async def type_into(pilot: Pilot, selector: str, text: str) -> None:
@@ -458,7 +464,7 @@ async def test_a_key_after_a_dialogs_enter_goes_to_the_screen_behind_it(live) ->
         send_together(host, keys)
         await reach(host.conn, lambda s: s.timer_ends_at is not None)
         assert 299 <= host.conn.state.timer_ends_at - host.conn.now() <= 300
-        await settle(hp, lambda: host.screen.query_one(TabbedContent).active == "people")
+        await settle(hp, lambda: tab_shown(host) == "people")
         await close(host)
 
 
@@ -472,6 +478,24 @@ async def test_the_people_tab_shows_who_has_handed_in_a_smart_sheet(live) -> Non
         await settle(hp, lambda: any(line.startswith("● Ana") for line in people_lines(host)))
         await ana.do(c.SubmitSmart, sheet=SmartSheet(specific="30 leads a month"))
         await settle(hp, lambda: any("Ana" in line and "SMART sheet in" in line for line in people_lines(host)))
+        await close(host)
+
+
+async def test_the_hosts_tab_row_shows_the_tab_stepped_to_on_it(live) -> None:
+    """The tab row and the content under it are two widgets (fewer to repaint per idea): stepping
+    along the row with the arrows (as a click does) must change both, not only which tab is lit."""
+    host, _code = await open_session(live.url)
+    async with host.run_test(size=SIZE) as hp:
+        await online((hp, host))
+        await settle(hp, lambda: first_line_shown(host, "#stage").startswith("Stage 1/"))  # its own tab shown
+        host.screen.query_one(Tabs).focus()
+        await hp.press("left")
+        await settle(hp, lambda: tab_shown(host) == "progress")
+        await hp.press("left")
+        await settle(hp, lambda: tab_shown(host) == "timeline")
+        assert "Due" in first_line_shown(host, "#milestones")
+        await hp.press("1")
+        await settle(hp, lambda: tab_shown(host) == "board" and host.focused is host.screen.query_one("#board-view"))
         await close(host)
 
 
@@ -495,7 +519,7 @@ async def test_a_key_after_enter_on_a_dialogs_button_goes_to_the_screen_behind_i
         await hp.press("r")
         await settle(hp, lambda: bool(hp.app.screen.query("#no")))  # the focus starts on Cancel
         send_together(host, ["enter", "2"])
-        await settle(hp, lambda: not host.screen.is_modal and host.screen.query_one(TabbedContent).active == "people")
+        await settle(hp, lambda: not host.screen.is_modal and tab_shown(host) == "people")
         assert host.conn.state.revealed is None
         await close(host)
 
