@@ -165,15 +165,22 @@ class Numbers(Mapping[str, int]):
     on every post (0.6 ms at 5,000 ideas); a screen asks for the few dozen it shows. The
     bisection is in the ideas' keys, kept beside the order: one key made per lookup, not one per
     step (a board of 1,000 asked for 31 numbers per event, each a dozen calls of the key).
+    A screen asks in board order, so the idea after the last one asked for is looked at first:
+    on a run of ideas that is the answer, and no key is made at all.
     """
 
     def __init__(
         self, ideas: Mapping[str, Idea], ordered: list[Idea], keys: list[SortKey], key: Callable[[Idea], SortKey]
     ) -> None:
         self._ideas, self._ordered, self._keys, self._key = ideas, ordered, keys, key
+        self._next = 0  # where the last idea asked for was, plus one
 
     def __getitem__(self, idea_id: str) -> int:
-        return bisect_left(self._keys, self._key(self._ideas[idea_id])) + 1
+        at = self._next
+        if not (at < len(self._ordered) and self._ordered[at].id == idea_id):
+            at = bisect_left(self._keys, self._key(self._ideas[idea_id]))  # keys are unique: the id breaks ties
+        self._next = at + 1
+        return at + 1
 
     def __iter__(self) -> Iterator[str]:
         return (idea.id for idea in self._ordered)

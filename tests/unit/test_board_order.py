@@ -32,7 +32,13 @@ def test_the_kept_orders_are_the_orders_sorted_afresh(steps: list[Step]) -> None
         assert board_order(state) == fresh
         assert live_order(state) == [i for i in fresh if i.live]
         unrevealed = sorted(state.ideas.values(), key=_sort_key(state, None))
-        assert numbers(state) == {i.id: n for n, i in enumerate(unrevealed, start=1)}
+        expected = {i.id: n for n, i in enumerate(unrevealed, start=1)}
+        assert numbers(state) == expected
+        # Asked for as a screen asks (the live ideas in board order: some skipped, and after a
+        # reveal another order), and backwards: each number is the same however it is reached.
+        number = numbers(state)
+        assert [number[i.id] for i in live_order(state)] == [expected[i.id] for i in live_order(state)]
+        assert [number[k] for k in reversed(expected)] == list(reversed(expected.values()))
         # The host's board: the live ideas cut into one run per stage and category.
         cut = [(*k, list(g)) for k, g in groupby(live_order(state), key=attrgetter("stage", "category"))]
         assert [(s, c, list(g)) for s, c, g in groups(state)] == cut
