@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -57,18 +57,23 @@ KEYS = [
 
 
 TAB_FOR_KIND = {"smart": "smart", "timeline": "timeline", "numbers": "progress", "milestones": "timeline"}
+
+
+class HostTab(NamedTuple):
+    """One of the host's tabs: its label, its content as the switcher knows it, and where the keyboard goes in it."""
+
+    label: str
+    pane: str
+    focus: str
+
+
 TABS = {
-    "board": "1 Board", "people": "2 People", "smart": "3 SMART", "timeline": "4 Timeline", "progress": "5 Progress",
-}  # fmt: skip
-# Each tab's content, as the switcher knows it, and the widget the keyboard goes to in it.
-TAB_PANE = {
-    "board": "board-view", "people": "people-pane", "smart": "smart-scroll", "timeline": "timeline-pane",
-    "progress": "progress-scroll",
-}  # fmt: skip
-TAB_FOCUS = {
-    "board": "#board-view", "people": "#people-list", "smart": "#smart-scroll", "timeline": "#milestones",
-    "progress": "#progress-scroll",
-}  # fmt: skip
+    "board": HostTab("1 Board", "board-view", "#board-view"),
+    "people": HostTab("2 People", "people-pane", "#people-list"),
+    "smart": HostTab("3 SMART", "smart-scroll", "#smart-scroll"),
+    "timeline": HostTab("4 Timeline", "timeline-pane", "#milestones"),
+    "progress": HostTab("5 Progress", "progress-scroll", "#progress-scroll"),
+}
 
 
 class HostApp(LiveApp):
@@ -138,8 +143,8 @@ class HostApp(LiveApp):
             yield TextLine(id="stage")
             yield Static(id="goal")
             yield Static(id="prompt")
-            yield Tabs(*(Tab(label, id=tab) for tab, label in TABS.items()), active="board")
-        with ContentSwitcher(initial=TAB_PANE["board"], id="panes"):
+            yield Tabs(*(Tab(spec.label, id=tab) for tab, spec in TABS.items()), active="board")
+        with ContentSwitcher(initial=TABS["board"].pane, id="panes"):
             yield LineList(selectable=False, empty="No ideas yet.", id="board-view")
             with Vertical(id="people-pane"):
                 yield PeopleList(id="people-list")
@@ -277,17 +282,18 @@ class HostApp(LiveApp):
     def action_tab(self, tab: str) -> None:
         """Show ``tab`` with the keyboard in it: the arrows and PageDown scroll it at once."""
         self.query_one(Tabs).active = tab
-        self.query_one(ContentSwitcher).current = TAB_PANE[tab]
+        self.query_one(ContentSwitcher).current = TABS[tab].pane
         # At once, not deferred as Widget.focus() is: a deferred focus from an earlier quick
         # press would pull the tab it belongs to back to the front.
-        self.screen.set_focus(self.query_one(TAB_FOCUS[tab]))
+        self.screen.set_focus(self.query_one(TABS[tab].focus))
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
         """A tab chosen on the tab row itself (a click, or the arrows while it has the keyboard)."""
         if not event.tabs.is_attached:  # left over from a screen being taken down as the app quits
             return
         # The row's tab now, not the message's: quick presses of 1-5 queue one message each.
-        event.tabs.screen.query_one(ContentSwitcher).current = TAB_PANE.get(event.tabs.active)
+        if (spec := TABS.get(event.tabs.active)) is not None:
+            event.tabs.screen.query_one(ContentSwitcher).current = spec.pane
 
     def action_stage(self, step: int) -> None:
         if (state := self._state()) is None:

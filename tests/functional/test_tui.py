@@ -16,7 +16,7 @@ from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Button, ContentSwitcher, Input, Select, Switch, Tabs
 
-from client.apps.host import TAB_PANE, HostApp, host_app
+from client.apps.host import TABS, HostApp, host_app
 from client.apps.live import LiveApp
 from client.apps.participant import ParticipantApp, participant_app
 from client.connection import Connection, Credentials, create_session
@@ -95,7 +95,7 @@ def first_line_shown(app: LiveApp, selector: str) -> str:
 def tab_shown(host: HostApp) -> str:
     """The host's tab on screen: lit on the tab row with its content under it ("" while the two differ)."""
     active = host.screen.query_one(Tabs).active
-    return active if host.screen.query_one(ContentSwitcher).current == TAB_PANE.get(active) else ""
+    return active if active in TABS and host.screen.query_one(ContentSwitcher).current == TABS[active].pane else ""
 
 
 async def type_into(pilot: Pilot, selector: str, text: str) -> None:
